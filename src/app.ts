@@ -1,0 +1,70 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Auth, resolveSecret } from './auth.ts';
+import type { Config } from './config.ts';
+import type { Services } from './context.ts';
+import { closeDatabase, openDatabase } from './db/client.ts';
+import { referencedHashes } from './db/evidence.ts';
+import { createEvents } from './events.ts';
+import { createHttpHandler } from './http.ts';
+import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
+import { FileStore } from './storage/file-store.ts';
+import { attachWebSocketServer } from './ws.ts';
+import { createYogaServer } from './yoga.ts';
+
+export interface App {
+  services: Services;
+  scheduler: DeadlineScheduler;
+  server: http.Server;
+  /** Starts listening and the scheduler (with its catch-up); resolves to the base URL. */
+  start(): Promise<string>;
+  /** Graceful stop: no new connections, in-flight requests finish (bounded), sockets get 1001. */
+  stop(): Promise<void>;
+}
+
+/** Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens only on start(). */
+export function createApp(config: Config, options: { clock?: Clock } = {}): App {
+  const clock = options.clock ?? systemClock;
+  const store = new FileStore(config.dataDir);
+  const db = openDatabase(path.join(config.dataDir, 'evidence.db'));
+  store.cleanTemp();
+  store.removeOrphans(referencedHashes(db));
+  const events = createEvents();
+  const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
+  const services: Services = { db, events, auth, config, store, clock };
+  const scheduler = new DeadlineScheduler(db, events, clock, {
+    reminderLeadMs: config.reminderLeadMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+  });
+  const yoga = createYogaServer(services);
+  const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning && db.$client.open });
+  const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => void handler(req, res));
+  const sockets = attachWebSocketServer(server, services, yoga);
+
+  return {
+    services,
+    scheduler,
+    server,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      await scheduler.start();
+      const { address, port } = server.address() as AddressInfo;
+      const host = address.includes(':') ? `[${address}]` : address;
+      return `http://${host}:${port}`;
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await sockets.close();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      await scheduler.stop();
+      closeDatabase(db);
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { jwtVerify, SignJWT } from 'jose';
+
+export type Viewer = (
+  | { role: 'merchant'; sub: string; merchantId: string }
+  | { role: 'platform'; sub: string }
+) & {
+  /** When the token stops being honoured (ms), if it has an `exp`. */
+  expiresAt?: number;
+};
+
+export class AuthError extends Error {}
+
+/** The configured secret, or the development secret kept in DATA_DIR (created once). */
+export function resolveSecret(configured: string | null, dataDir: string): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'dev-secret');
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+export class Auth {
+  private readonly key: Uint8Array;
+
+  constructor(private readonly secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async sign(viewer: Viewer, expiresIn?: string): Promise<string> {
+    const claims = viewer.role === 'merchant' ? { role: viewer.role, merchantId: viewer.merchantId } : { role: viewer.role };
+    const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(viewer.sub).setIssuedAt();
+    if (expiresIn) jwt.setExpirationTime(expiresIn);
+    return jwt.sign(this.key);
+  }
+
+  /** The viewer a bearer token stands for; throws AuthError for anything not valid now. */
+  async verify(token: string): Promise<Viewer> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
+    } catch {
+      throw new AuthError('The token is invalid or expired');
+    }
+    const sub = typeof payload.sub === 'string' && payload.sub ? payload.sub : null;
+    if (!sub) throw new AuthError('The token has no subject');
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+    if (payload.role === 'platform') return { role: 'platform', sub, expiresAt };
+    if (payload.role === 'merchant' && typeof payload.merchantId === 'string' && payload.merchantId) {
+      return { role: 'merchant', sub, merchantId: payload.merchantId, expiresAt };
+    }
+    throw new AuthError('The token has no valid role');
+  }
+
+  /** Reads `Bearer <jwt>` (or a bare token, as some socket clients send it). */
+  async fromHeader(value: unknown): Promise<Viewer | null> {
+    if (typeof value !== 'string' || value.trim() === '') return null;
+    const token = value.replace(/^Bearer\s+/i, '').trim();
+    return this.verify(token);
+  }
+
+  private mac(fileId: number, expires: number): string {
+    return createHmac('sha256', this.secret).update(`evidence-file:${fileId}:${expires}`).digest('base64url');
+  }
+
+  /** Query string of a signed link to one evidence file, good until `expires` (ms). */
+  signFileLink(fileId: number, expires: number): string {
+    return `expires=${expires}&sig=${this.mac(fileId, expires)}`;
+  }
+
+  verifyFileLink(fileId: number, expires: number, sig: string, now: number): boolean {
+    if (!Number.isSafeInteger(expires) || expires <= now) return false;
+    const expected = Buffer.from(this.mac(fileId, expires));
+    const given = Buffer.from(sig);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+}

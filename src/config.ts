@@ -1,0 +1,108 @@
+import path from 'node:path';
+
+/** Every setting of the service, parsed and checked once at start. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Secret for tokens and file links; null means "use the development secret in dataDir". */
+  authSecret: string | null;
+  production: boolean;
+  seed: boolean;
+  publicUrl: string | null;
+  evidenceWindowMs: number;
+  reminderLeadMs: number;
+  /** Safety sweep period of the deadline scheduler. */
+  sweepIntervalMs: number;
+  fileUrlTtlMs: number;
+  limits: UploadLimits;
+  /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
+  shutdownGraceMs: number;
+}
+
+export interface UploadLimits {
+  /** Bytes per image or PDF. */
+  maxDocumentBytes: number;
+  /** Bytes per MP4 or QuickTime video. */
+  maxVideoBytes: number;
+  maxTotalBytes: number;
+  minFiles: number;
+  maxFiles: number;
+  minExplanation: number;
+  maxExplanation: number;
+  maxInstructions: number;
+  /** A client that sends nothing for this long during an upload is cut off. */
+  idleTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `500ms`, `8s`, `90m`, `24h`, `2d` or a plain number of milliseconds. */
+export function parseDuration(value: string, name: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!match) throw new ConfigError(`${name}: "${value}" is not a duration (try 500ms, 8s, 90m or 24h)`);
+  const ms = Number(match[1]) * UNITS[match[2] ?? 'ms']!;
+  if (!Number.isFinite(ms) || ms <= 0) throw new ConfigError(`${name}: must be more than zero`);
+  return Math.round(ms);
+}
+
+function parseInteger(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}: "${value}" must be a whole number >= ${min}`);
+  return n;
+}
+
+const MiB = 1024 * 1024;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const get = (name: string) => {
+    const v = env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (name: string, fallback: number, min = 0) => {
+    const v = get(name);
+    return v === undefined ? fallback : parseInteger(v, name, min);
+  };
+  const duration = (name: string, fallback: string) => parseDuration(get(name) ?? fallback, name);
+
+  const production = env.NODE_ENV === 'production';
+  const authSecret = get('AUTH_SECRET') ?? null;
+  if (production && !authSecret) {
+    throw new ConfigError('AUTH_SECRET is required when NODE_ENV=production (a long random string; it signs tokens and file links)');
+  }
+  if (authSecret && authSecret.length < 16) throw new ConfigError('AUTH_SECRET must be at least 16 characters');
+  const publicUrl = get('PUBLIC_URL')?.replace(/\/+$/, '') ?? null;
+  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
+  const seed = get('SEED') ?? (production ? 'none' : 'demo');
+  if (seed !== 'none' && seed !== 'demo') throw new ConfigError(`SEED: "${seed}" must be "demo" or "none"`);
+
+  const config: Config = {
+    host: get('HOST') ?? '127.0.0.1',
+    port: int('PORT', 4000),
+    dataDir: path.resolve(get('DATA_DIR') ?? './data'),
+    authSecret,
+    production,
+    seed: seed === 'demo',
+    publicUrl,
+    evidenceWindowMs: duration('EVIDENCE_WINDOW', '24h'),
+    reminderLeadMs: duration('REMINDER_LEAD', '12h'),
+    sweepIntervalMs: duration('SWEEP_INTERVAL', '5s'),
+    fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
+    shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
+    limits: {
+      maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * MiB, 1),
+      maxVideoBytes: int('MAX_VIDEO_BYTES', 200 * MiB, 1),
+      maxTotalBytes: int('MAX_TOTAL_BYTES', 500 * MiB, 1),
+      minFiles: int('MIN_FILES', 1, 0),
+      maxFiles: int('MAX_FILES', 9, 1),
+      minExplanation: int('MIN_EXPLANATION', 2, 1),
+      maxExplanation: int('MAX_EXPLANATION', 2000, 1),
+      maxInstructions: int('MAX_INSTRUCTIONS', 2000, 1),
+      idleTimeoutMs: duration('UPLOAD_IDLE_TIMEOUT', '30s'),
+    },
+  };
+  if (config.port > 65535) throw new ConfigError('PORT must be at most 65535');
+  return config;
+}

@@ -1,0 +1,126 @@
+import DataLoader from 'dataloader';
+import type { Auth, Viewer } from './auth.ts';
+import type { Config } from './config.ts';
+import { afterSalesByIds } from './db/after-sales.ts';
+import type { Db } from './db/client.ts';
+import {
+  filesByIds,
+  filesBySubmissionIds,
+  requestsByAfterSaleIds,
+  requestsByIds,
+  submissionsByIds,
+  submissionsByRequestIds,
+} from './db/evidence.ts';
+import { countLogs, firstLogsOf, getLog } from './db/logs.ts';
+import { messagesByIds } from './db/messages.ts';
+import type { AfterSaleLogRow } from './db/schema.ts';
+import type { Events } from './events.ts';
+import type { Clock } from './jobs/scheduler.ts';
+import type { FileStore } from './storage/file-store.ts';
+
+/** Everything long-lived the API needs; built once at start. */
+export interface Services {
+  db: Db;
+  events: Events;
+  auth: Auth;
+  config: Config;
+  store: FileStore;
+  clock: Clock;
+}
+
+export interface Context {
+  services: Services;
+  viewer: Viewer | null;
+  /** Base of absolute links (file URLs): PUBLIC_URL, or the request's own origin. */
+  baseUrl: string;
+  loaders: Loaders;
+}
+
+type Owned = { merchantId: string };
+
+/** Drops what the viewer may not see: to a merchant, another shop's rows do not exist. */
+export function visibleTo<T extends Owned>(viewer: Viewer | null, row: T | undefined): T | null {
+  if (!row || !viewer) return null;
+  if (viewer.role === 'merchant' && row.merchantId !== viewer.merchantId) return null;
+  return row;
+}
+
+function byId<T extends { id: number } & Owned>(viewer: Viewer | null, load: (ids: readonly number[]) => T[]) {
+  return new DataLoader<number, T | null>(async (ids) => {
+    const rows = new Map(load(ids).map((r) => [r.id, r]));
+    return ids.map((id) => visibleTo(viewer, rows.get(id)));
+  });
+}
+
+function groupBy<K, T>(rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
+
+export interface LogPageKey {
+  afterSaleId: number;
+  first: number;
+  afterId: number | null;
+}
+
+/**
+ * Per-request loaders: each relation costs one statement per page, not one per
+ * row. Rows reached through a relation belong to the parent's shop already;
+ * loads by id check ownership here, so no resolver can forget it.
+ */
+export function createLoaders(db: Db, viewer: Viewer | null) {
+  return {
+    afterSale: byId(viewer, (ids) => afterSalesByIds(db, ids)),
+    evidenceRequest: byId(viewer, (ids) => requestsByIds(db, ids)),
+    submission: byId(viewer, (ids) => submissionsByIds(db, ids)),
+    file: byId(viewer, (ids) => filesByIds(db, ids)),
+    message: byId(viewer, (ids) => messagesByIds(db, ids)),
+    log: new DataLoader<number, AfterSaleLogRow | null>(async (ids) => ids.map((id) => getLog(db, id) ?? null)),
+    requestsOfAfterSale: new DataLoader(async (ids: readonly number[]) => {
+      const groups = groupBy(requestsByAfterSaleIds(db, ids), (r) => r.afterSaleId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+    submissionOfRequest: new DataLoader(async (ids: readonly number[]) => {
+      const rows = new Map(submissionsByRequestIds(db, ids).map((s) => [s.requestId, s]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
+    filesOfSubmission: new DataLoader(async (ids: readonly number[]) => {
+      const groups = groupBy(filesBySubmissionIds(db, ids), (f) => f.submissionId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+    logCount: new DataLoader(async (ids: readonly number[]) => {
+      const counts = countLogs(db, ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+    logPage: new DataLoader<LogPageKey, { rows: AfterSaleLogRow[]; hasNextPage: boolean }, string>(
+      async (keys) => {
+        // Pages asked with the same size and cursor share one statement.
+        const groups = groupBy([...keys], (k) => `${k.first}:${k.afterId}`);
+        const results = new Map<string, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
+        for (const group of groups.values()) {
+          const { first, afterId } = group[0]!;
+          const pages = firstLogsOf(db, group.map((k) => k.afterSaleId), first, afterId);
+          for (const k of group) results.set(logKey(k), pages.get(k.afterSaleId)!);
+        }
+        return keys.map((k) => results.get(logKey(k))!);
+      },
+      { cacheKeyFn: logKey },
+    ),
+  };
+}
+
+function logKey(k: LogPageKey): string {
+  return `${k.afterSaleId}:${k.first}:${k.afterId}`;
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export function createContext(services: Services, viewer: Viewer | null, baseUrl: string): Context {
+  return { services, viewer, baseUrl: services.config.publicUrl ?? baseUrl, loaders: createLoaders(services.db, viewer) };
+}

@@ -1,0 +1,155 @@
+import { and, asc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { writeTransaction } from './client.ts';
+import { noChanges, type Changes } from './changes.ts';
+import { InvalidInputError } from './errors.ts';
+import { appendLog, type Actor } from './logs.ts';
+import { afterSales, evidenceRequests, merchants, type AfterSaleRow, type AfterSaleType, type EvidenceRequestRow } from './schema.ts';
+import { cleanText } from './text.ts';
+
+export interface RecordAfterSaleInput {
+  merchantId: string;
+  number: string;
+  orderNumber: string;
+  type: AfterSaleType;
+  reason: string;
+  buyerClaim: string;
+  amountCents: number;
+  appliedAt?: Date | null;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+function identifier(value: string, field: string): string {
+  const v = value.trim();
+  if (!ID_PATTERN.test(v)) throw new InvalidInputError(field, `${field} must be 1 to 64 letters, digits or _.:- characters`);
+  return v;
+}
+
+/**
+ * Stores an after-sale the buyer escalated to the platform (PLATFORM_INTERVENING).
+ * Idempotent on the after-sale number: the same merchant's number again returns
+ * the stored row unchanged; another merchant's number is refused.
+ */
+export function recordAfterSale(
+  db: Db,
+  input: RecordAfterSaleInput,
+  actor: Actor,
+  now: number,
+): { afterSale: AfterSaleRow; created: boolean; changes: Changes } {
+  const merchantId = identifier(input.merchantId, 'merchantId');
+  const number = identifier(input.number, 'number');
+  const orderNumber = identifier(input.orderNumber, 'orderNumber');
+  const reason = cleanText(input.reason, 'reason', 1, 200);
+  const buyerClaim = cleanText(input.buyerClaim, 'buyerClaim', 1, 2000);
+  if (!Number.isSafeInteger(input.amountCents) || input.amountCents < 0) {
+    throw new InvalidInputError('amountCents', 'amountCents must be a whole number of fen, zero or more');
+  }
+  const appliedAt = input.appliedAt ? input.appliedAt.getTime() : now;
+  if (!Number.isFinite(appliedAt) || appliedAt > now + 60_000) {
+    throw new InvalidInputError('appliedAt', 'appliedAt must be a valid time, not in the future');
+  }
+
+  return writeTransaction(db, (tx) => {
+    const changes = noChanges();
+    const existing = tx.select().from(afterSales).where(eq(afterSales.number, number)).get();
+    if (existing) {
+      if (existing.merchantId !== merchantId) {
+        throw new InvalidInputError('number', 'This after-sale number already belongs to another merchant');
+      }
+      return { afterSale: existing, created: false, changes };
+    }
+    tx.insert(merchants).values({ id: merchantId, name: merchantId, createdAt: now }).onConflictDoNothing().run();
+    const afterSale = tx
+      .insert(afterSales)
+      .values({
+        merchantId,
+        number,
+        orderNumber,
+        type: input.type,
+        reason,
+        buyerClaim,
+        amountCents: input.amountCents,
+        status: 'PLATFORM_INTERVENING',
+        appliedAt,
+        createdAt: now,
+      })
+      .returning()
+      .get();
+    const buyer: Actor = { kind: 'BUYER', id: null };
+    appendLog(tx, changes, { afterSaleId: afterSale.id, at: appliedAt, actor: buyer, action: 'APPLIED', summary: `Buyer applied for ${input.type.toLowerCase().replaceAll('_', ' ')}: ${reason}` });
+    appendLog(tx, changes, { afterSaleId: afterSale.id, at: now, actor, action: 'PLATFORM_INTERVENED', summary: 'Buyer escalated; the platform is intervening' });
+    return { afterSale, created: true, changes };
+  });
+}
+
+export function afterSalesByIds(db: Db, ids: readonly number[]): AfterSaleRow[] {
+  return db.select().from(afterSales).where(inArray(afterSales.id, [...ids])).all();
+}
+
+export interface AwaitingEvidenceFilter {
+  dueWithinMs?: number | null;
+  search?: string | null;
+  type?: AfterSaleType | null;
+  appliedAfter?: number | null;
+  appliedBefore?: number | null;
+}
+
+export interface AwaitingCursor {
+  dueAt: number;
+  requestId: number;
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function awaitingConditions(merchantId: string, filter: AwaitingEvidenceFilter, now: number): SQL[] {
+  const where: SQL[] = [eq(evidenceRequests.merchantId, merchantId), eq(evidenceRequests.status, 'OPEN')];
+  if (filter.dueWithinMs != null) where.push(lte(evidenceRequests.dueAt, now + filter.dueWithinMs));
+  if (filter.type) where.push(eq(afterSales.type, filter.type));
+  if (filter.appliedAfter != null) where.push(gte(afterSales.appliedAt, filter.appliedAfter));
+  if (filter.appliedBefore != null) where.push(lt(afterSales.appliedAt, filter.appliedBefore));
+  const search = filter.search?.trim();
+  if (search) {
+    const prefix = `${escapeLike(search)}%`;
+    where.push(sql`(${afterSales.number} LIKE ${prefix} ESCAPE '\\' OR ${afterSales.orderNumber} LIKE ${prefix} ESCAPE '\\')`);
+  }
+  return where;
+}
+
+/** The shop's after-sales waiting for its evidence, nearest deadline first (keyset paging). */
+export function listAwaitingEvidence(
+  db: Db,
+  merchantId: string,
+  page: { first: number; after: AwaitingCursor | null; filter: AwaitingEvidenceFilter },
+  now: number,
+): { rows: { afterSale: AfterSaleRow; request: EvidenceRequestRow }[]; hasNextPage: boolean } {
+  const where = awaitingConditions(merchantId, page.filter, now);
+  if (page.after) {
+    const { dueAt, requestId } = page.after;
+    where.push(or(gt(evidenceRequests.dueAt, dueAt), and(eq(evidenceRequests.dueAt, dueAt), gt(evidenceRequests.id, requestId)))!);
+  }
+  const rows = db
+    .select({ request: evidenceRequests, afterSale: afterSales })
+    .from(evidenceRequests)
+    .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
+    .where(and(...where))
+    .orderBy(asc(evidenceRequests.dueAt), asc(evidenceRequests.id))
+    .limit(page.first + 1)
+    .all();
+  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
+}
+
+export function countAwaitingEvidence(db: Db, merchantId: string, filter: AwaitingEvidenceFilter, now: number): number {
+  return db
+    .select({ n: sql<number>`count(*)` })
+    .from(evidenceRequests)
+    .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
+    .where(and(...awaitingConditions(merchantId, filter, now)))
+    .get()!.n;
+}
+
+export function hasAnyAfterSale(db: Db): boolean {
+  return db.select({ id: afterSales.id }).from(afterSales).limit(1).get() !== undefined;
+}

@@ -1,0 +1,24 @@
+import type { AfterSaleLogRow, MessageRow } from './schema.ts';
+
+/**
+ * What a committed write produced that others may want to hear about. The
+ * rules fill it inside their transaction; the caller publishes it after the
+ * commit (through src/events.ts), so nothing is announced that did not happen.
+ */
+export interface Changes {
+  logs: AfterSaleLogRow[];
+  messages: MessageRow[];
+  /** A round opened, closed or was reminded: the scheduler's next instant may move. */
+  roundsChanged: boolean;
+}
+
+export function noChanges(): Changes {
+  return { logs: [], messages: [], roundsChanged: false };
+}
+
+export function mergeChanges(into: Changes, from: Changes): Changes {
+  into.logs.push(...from.logs);
+  into.messages.push(...from.messages);
+  into.roundsChanged ||= from.roundsChanged;
+  return into;
+}

@@ -1,0 +1,39 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { fileURLToPath } from 'node:url';
+import * as schema from './schema.ts';
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/**
+ * Opens (or creates) the database and brings it to the newest migration.
+ * WAL lets readers run beside the one writer; the busy timeout makes a second
+ * process on the same file wait its turn instead of failing with SQLITE_BUSY.
+ */
+export function openDatabase(file: string): Db {
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 10000');
+  const db = drizzle(sqlite, { schema }) as Db;
+  migrate(db, { migrationsFolder: MIGRATIONS });
+  return db;
+}
+
+/**
+ * Runs `work` in a write transaction taken with BEGIN IMMEDIATE, so two
+ * processes never both read then both try to upgrade to a write lock (which
+ * SQLite answers with SQLITE_BUSY at once, ignoring the busy timeout).
+ * `work` must be synchronous: better-sqlite3 commits when it returns.
+ */
+export function writeTransaction<T>(db: Db, work: (tx: Db) => T): T {
+  return db.$client.transaction(() => work(db)).immediate();
+}
+
+export function closeDatabase(db: Db): void {
+  db.$client.close();
+}

@@ -1,0 +1,80 @@
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import type { Changes } from './changes.ts';
+import { messages, type MessageKind, type MessageRow } from './schema.ts';
+
+export function createMessage(
+  tx: Db,
+  changes: Changes,
+  message: { merchantId: string; afterSaleId: number; kind: MessageKind; title: string; body: string; at: number },
+): MessageRow {
+  const row = tx
+    .insert(messages)
+    .values({
+      merchantId: message.merchantId,
+      afterSaleId: message.afterSaleId,
+      kind: message.kind,
+      title: message.title,
+      body: message.body,
+      createdAt: message.at,
+    })
+    .returning()
+    .get();
+  changes.messages.push(row);
+  return row;
+}
+
+/** A page of a shop's message box, newest first, older than message `beforeId`. */
+export function listMessages(
+  db: Db,
+  merchantId: string,
+  page: { first: number; beforeId: number | null; unreadOnly: boolean },
+) {
+  const rows = db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.merchantId, merchantId),
+        page.beforeId == null ? undefined : lt(messages.id, page.beforeId),
+        page.unreadOnly ? isNull(messages.readAt) : undefined,
+      ),
+    )
+    .orderBy(desc(messages.id))
+    .limit(page.first + 1)
+    .all();
+  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
+}
+
+export function countMessages(db: Db, merchantId: string, unreadOnly: boolean): number {
+  return db
+    .select({ n: sql<number>`count(*)` })
+    .from(messages)
+    .where(and(eq(messages.merchantId, merchantId), unreadOnly ? isNull(messages.readAt) : undefined))
+    .get()!.n;
+}
+
+/** Messages created after message `afterId`, oldest first: what a reconnecting message box missed. */
+export function messagesAfter(db: Db, merchantId: string, afterId: number, limit: number): MessageRow[] {
+  return db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.merchantId, merchantId), gt(messages.id, afterId)))
+    .orderBy(asc(messages.id))
+    .limit(limit)
+    .all();
+}
+
+/** Marks the shop's own unread messages among `ids` read; returns how many changed. */
+export function markMessagesRead(db: Db, merchantId: string, ids: readonly number[], now: number): number {
+  if (ids.length === 0) return 0;
+  return db
+    .update(messages)
+    .set({ readAt: now })
+    .where(and(eq(messages.merchantId, merchantId), inArray(messages.id, [...ids]), isNull(messages.readAt)))
+    .run().changes;
+}
+
+export function messagesByIds(db: Db, ids: readonly number[]): MessageRow[] {
+  return db.select().from(messages).where(inArray(messages.id, [...ids])).all();
+}

@@ -1,0 +1,32 @@
+import { createPubSub } from 'graphql-yoga';
+import type { Changes } from './db/changes.ts';
+import type { AfterSaleLogRow, MessageRow } from './db/schema.ts';
+
+/**
+ * The typed topics, and the only place that publishes. In one process this is
+ * yoga's in-memory pub/sub; several processes would pass an event target
+ * backed by Redis to createPubSub without touching the callers.
+ */
+export type Topics = {
+  /** A new message in one shop's message box, keyed by merchant id. */
+  message: [merchantId: string, payload: MessageRow];
+  /** A new log line of one after-sale, keyed by after-sale id. */
+  log: [afterSaleId: number, payload: AfterSaleLogRow];
+  /** A round opened, closed or was reminded: the deadline scheduler re-arms its timer. */
+  roundsChanged: [];
+};
+
+export type Events = ReturnType<typeof createEvents>;
+
+export function createEvents() {
+  const pubsub = createPubSub<Topics>();
+  return {
+    subscribe: pubsub.subscribe.bind(pubsub),
+    /** Announces what a committed write produced; call only after the commit. */
+    publishChanges(changes: Changes): void {
+      for (const log of changes.logs) pubsub.publish('log', log.afterSaleId, log);
+      for (const message of changes.messages) pubsub.publish('message', message.merchantId, message);
+      if (changes.roundsChanged) pubsub.publish('roundsChanged');
+    },
+  };
+}

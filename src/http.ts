@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { processRequest } from 'graphql-upload-minimal';
+import type { Services } from './context.ts';
+import { filesByIds } from './db/evidence.ts';
+import type { YogaServer } from './yoga.ts';
+
+/** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+const DRAIN_LIMIT_MS = 2000;
+/** Room for the operations and map fields and the part headers, beyond the files' own bytes. */
+const MULTIPART_OVERHEAD = 1024 * 1024;
+
+export interface HttpHandlerOptions {
+  services: Services;
+  yoga: YogaServer;
+  /** True once the database is open and the scheduler runs. */
+  healthy: () => boolean;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...extra });
+  res.end(text);
+}
+
+function graphqlError(res: ServerResponse, status: number, message: string, code: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+/**
+ * Reads and drops what is left of a request body, up to a bound, then calls
+ * `done`. Past the bound the connection is closed after the answer.
+ */
+function drainThen(req: IncomingMessage, res: ServerResponse, done: () => void): void {
+  if (req.readableEnded || req.destroyed) return done();
+  let seen = 0;
+  let finished = false;
+  const finish = (complete: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    if (!complete) {
+      res.shouldKeepAlive = false;
+      res.once('finish', () => req.destroy());
+    }
+    done();
+  };
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT_BYTES) finish(false);
+  };
+  const timer = setTimeout(() => finish(false), DRAIN_LIMIT_MS);
+  req.unpipe();
+  req.on('data', onData);
+  req.once('end', () => finish(true));
+  req.once('error', () => finish(false));
+  req.resume();
+}
+
+export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOptions) {
+  const { config, auth, store, db, clock } = services;
+  const limits = config.limits;
+
+  function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const match = /^\/files\/(\d+)(?:\/[^/]*)?$/.exec(url.pathname);
+    const id = match ? Number(match[1]) : NaN;
+    const expires = Number(url.searchParams.get('expires'));
+    const sig = url.searchParams.get('sig') ?? '';
+    if (!Number.isSafeInteger(id) || !auth.verifyFileLink(id, expires, sig, clock.now())) {
+      return sendJson(res, 403, { error: 'This link is invalid or has expired; ask the API for a fresh url' });
+    }
+    const file = filesByIds(db, [id])[0];
+    if (!file) return sendJson(res, 404, { error: 'No such file' });
+    const headers = {
+      'content-type': file.contentType,
+      'content-length': String(file.byteSize),
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'private, max-age=900',
+      'content-security-policy': "default-src 'none'; sandbox",
+      etag: `"${file.sha256}"`,
+    };
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') return void res.end();
+    fs.createReadStream(store.pathOf(file.sha256))
+      .on('error', () => res.destroy())
+      .pipe(res);
+  }
+
+  async function handleMultipart(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!req.headers['x-graphql-yoga-csrf'] && !req.headers['apollo-require-preflight']) {
+      return drainThen(req, res, () =>
+        graphqlError(res, 403, 'Multipart requests must carry an x-graphql-yoga-csrf or apollo-require-preflight header', 'CSRF_PREFLIGHT_REQUIRED'),
+      );
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limits.maxTotalBytes + MULTIPART_OVERHEAD) {
+      return drainThen(req, res, () => graphqlError(res, 413, `The request is over the ${limits.maxTotalBytes} byte limit`, 'PAYLOAD_TOO_LARGE'));
+    }
+    // A client that stops sending is cut off instead of holding the request open.
+    req.setTimeout(limits.idleTimeoutMs, () => req.destroy());
+    let operations: unknown;
+    try {
+      operations = await processRequest(req, res, {
+        maxFieldSize: 1024 * 1024,
+        maxFileSize: limits.maxVideoBytes,
+        maxFiles: limits.maxFiles * 2,
+      });
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 400;
+      if (res.headersSent || req.destroyed) return;
+      return drainThen(req, res, () => graphqlError(res, status >= 400 && status < 500 ? status : 400, (error as Error).message, 'BAD_REQUEST'));
+    }
+    const headers = new Headers();
+    for (const name of ['authorization', 'accept', 'host', 'user-agent']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers.set(name, value);
+    }
+    const response = await yoga.fetch(new Request(url, { method: 'POST', headers }), { uploadOperations: operations });
+    const body = Buffer.from(await response.arrayBuffer());
+    req.setTimeout(0);
+    drainThen(req, res, () => {
+      if (req.destroyed && !res.writable) return;
+      res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': String(body.length) });
+      res.end(body);
+    });
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? `${config.host}:${config.port}`}`);
+    try {
+      if (url.pathname === '/healthz') {
+        const ok = healthy();
+        return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
+      }
+      if (url.pathname.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD')) return serveFile(req, res, url);
+      if (url.pathname === '/graphql') {
+        const type = req.headers['content-type'] ?? '';
+        if (req.method === 'POST' && type.toLowerCase().startsWith('multipart/form-data')) return await handleMultipart(req, res, url);
+        return void (await yoga.requestListener(req, res));
+      }
+      return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
+    } catch (error) {
+      console.error('request failed', error);
+      if (!res.headersSent) drainThen(req, res, () => graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
+      else res.destroy();
+    }
+  };
+}

@@ -1,0 +1,118 @@
+import type { Db } from '../db/client.ts';
+import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/evidence.ts';
+import type { Events } from '../events.ts';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface SchedulerOptions {
+  reminderLeadMs: number;
+  /** The safety sweep runs at least this often, whatever the timer says. */
+  sweepIntervalMs: number;
+  /** Rounds per transaction, so a backlog drains in slices that let requests through. */
+  batchSize?: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Sends reminders and expires rounds at their instants: an exact timer for
+ * the next instant, re-armed whenever rounds change, a periodic safety sweep,
+ * and a catch-up at start. Every claim is a conditional update in the rules,
+ * so two schedulers on one database, or a crash mid-sweep, never double up.
+ */
+export class DeadlineScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private unsubscribe: (() => void) | null = null;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly events: Events,
+    private readonly clock: Clock,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  /** One slice of work at `now`: expiries first, so a round past due gets no late reminder. */
+  sweepOnce(now = this.clock.now()): { expired: number; reminded: number } {
+    const expiry = expireDueRequests(this.db, now, this.batchSize);
+    this.events.publishChanges({ ...expiry.changes, roundsChanged: false });
+    const reminder = remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
+    this.events.publishChanges({ ...reminder.changes, roundsChanged: false });
+    return { expired: expiry.count, reminded: reminder.count };
+  }
+
+  /** Sweeps until nothing is due, yielding to the event loop between slices. */
+  async drain(): Promise<{ expired: number; reminded: number }> {
+    const total = { expired: 0, reminded: 0 };
+    for (;;) {
+      const done = this.sweepOnce();
+      total.expired += done.expired;
+      total.reminded += done.reminded;
+      if (done.expired < this.batchSize && done.reminded < this.batchSize) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async start(): Promise<{ expired: number; reminded: number }> {
+    this.stopped = false;
+    const iterator = this.events.subscribe('roundsChanged')[Symbol.asyncIterator]();
+    this.unsubscribe = () => void iterator.return?.();
+    void (async () => {
+      while (!(await iterator.next()).done) this.arm();
+    })();
+    const caughtUp = await this.drain();
+    this.arm();
+    return caughtUp;
+  }
+
+  /** Runs a sweep now (or right after the one in progress), then re-arms the timer. */
+  wake(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again && !this.stopped);
+      } catch (error) {
+        console.error('deadline sweep failed; retrying at the next tick', error);
+      } finally {
+        this.running = null;
+        this.arm();
+      }
+    })();
+    return this.running;
+  }
+
+  private arm(): void {
+    if (this.stopped || this.running) return;
+    clearTimeout(this.timer);
+    const next = nextDeadlineInstant(this.db, this.options.reminderLeadMs);
+    const wait = next == null ? this.options.sweepIntervalMs : Math.min(Math.max(0, next - this.clock.now()), this.options.sweepIntervalMs);
+    this.timer = setTimeout(() => void this.wake(), Math.min(wait, MAX_TIMER_MS));
+    this.timer.unref?.();
+  }
+
+  get isRunning(): boolean {
+    return !this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+}

@@ -1,0 +1,51 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import type { FileUpload } from 'graphql-upload-minimal';
+import type { Context } from '../context.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: { merchant: boolean; platform: boolean; signedIn: boolean };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | number };
+    Upload: { Input: Promise<FileUpload>; Output: never };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      signedIn: ctx.viewer != null,
+      merchant: ctx.viewer?.role === 'merchant',
+      platform: ctx.viewer?.role === 'platform',
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer
+        ? new GraphQLError('Your role may not use this field', { extensions: { code: 'FORBIDDEN', http: { status: 200 } } })
+        : new GraphQLError('Sign in: send Authorization: Bearer <token>', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 200 } },
+          }),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: {
+      description: 'Any object by its global ID, if the viewer may see it; null otherwise (another shop\'s objects do not exist for a merchant).',
+      authScopes: { signedIn: true },
+    },
+    nodesQueryOptions: false,
+  },
+  errors: {
+    directResult: true,
+  },
+});
+
+builder.queryType({ description: 'Reads. Every field needs a token; merchant fields show only the signed-in shop\'s data.' });
+builder.mutationType({ description: 'Writes: the merchant answers evidence requests; the platform records, asks and rules.' });
+builder.subscriptionType({ description: 'Live pushes over graphql-ws on the same /graphql path.' });

@@ -1,0 +1,160 @@
+import {
+  DeadlinePassedError,
+  EvidenceRequestClosedError,
+  FileRejectedError,
+  IdempotencyConflictError,
+  InvalidInputError,
+  InvalidStateError,
+  NotFoundError,
+} from '../db/errors.ts';
+import { cancelEvidenceRequest, requestEvidence, resolveArbitration } from '../db/evidence.ts';
+import type { AfterSaleRow, EvidenceRequestRow, EvidenceSubmissionRow } from '../db/schema.ts';
+import { submitEvidence } from '../storage/submit-evidence.ts';
+import { AfterSaleRef } from './after-sale.ts';
+import { builder } from './builder.ts';
+import { OutcomeEnum } from './enums.ts';
+import { EvidenceRequestRef, EvidenceSubmissionRef } from './evidence.ts';
+import { localId } from './ids.ts';
+import { actorOf, merchantOf } from './viewer.ts';
+
+const SubmitEvidenceInput = builder.inputType('SubmitEvidenceInput', {
+  description: 'The merchant\'s answer to one evidence round.',
+  fields: (t) => ({
+    evidenceRequestId: t.id({ required: true, description: 'The OPEN round being answered.' }),
+    explanation: t.string({ required: true, description: 'Why the merchant refuses the buyer\'s claim: 2 to 2,000 characters after trimming.' }),
+    files: t.field({
+      type: ['Upload'],
+      required: true,
+      description: '1 to 9 files: JPEG, PNG, WebP, GIF, HEIC or PDF up to 10 MiB each; MP4 or QuickTime up to 200 MiB each; 500 MiB in all.',
+    }),
+    idempotencyKey: t.string({
+      description: 'Any unique string per attempt (e.g. a UUID). A retry with the same key and input gets the first answer; with other input, IdempotencyConflictError.',
+    }),
+  }),
+});
+
+const SubmitEvidencePayload = builder
+  .objectRef<{ submission: EvidenceSubmissionRow; afterSale: AfterSaleRow }>('SubmitEvidencePayload')
+  .implement({
+    description: 'The accepted submission.',
+    fields: (t) => ({
+      submission: t.field({ type: EvidenceSubmissionRef, description: 'The stored submission with its files.', resolve: (p) => p.submission }),
+      afterSale: t.field({ type: AfterSaleRef, description: 'The after-sale, now EVIDENCE_SUBMITTED.', resolve: (p) => p.afterSale }),
+    }),
+  });
+
+const RoundPayload = (name: string, description: string) =>
+  builder.objectRef<{ round: EvidenceRequestRow }>(name).implement({
+    description,
+    fields: (t) => ({
+      evidenceRequest: t.field({ type: EvidenceRequestRef, description: 'The round as it is now.', resolve: (p) => p.round }),
+    }),
+  });
+
+const RequestEvidencePayload = RoundPayload('RequestEvidencePayload', 'The round that was opened.');
+const CancelEvidenceRequestPayload = RoundPayload('CancelEvidenceRequestPayload', 'The round that was cancelled.');
+
+const ResolveArbitrationPayload = builder.objectRef<{ afterSale: AfterSaleRow }>('ResolveArbitrationPayload').implement({
+  description: 'The decided after-sale.',
+  fields: (t) => ({
+    afterSale: t.field({ type: AfterSaleRef, description: 'The after-sale, now RESOLVED.', resolve: (p) => p.afterSale }),
+  }),
+});
+
+const RequestEvidenceInput = builder.inputType('RequestEvidenceInput', {
+  description: 'Opens an evidence round.',
+  fields: (t) => ({
+    afterSaleId: t.id({ required: true, description: 'An after-sale in PLATFORM_INTERVENING or EVIDENCE_SUBMITTED.' }),
+    instructions: t.string({ required: true, description: '举证说明 for the merchant: 1 to 2,000 characters after trimming.' }),
+  }),
+});
+
+const ResolveArbitrationInput = builder.inputType('ResolveArbitrationInput', {
+  description: 'The platform\'s ruling.',
+  fields: (t) => ({
+    afterSaleId: t.id({ required: true, description: 'An after-sale that is not yet RESOLVED.' }),
+    outcome: t.field({ type: OutcomeEnum, required: true, description: 'Whom the ruling favours.' }),
+    opinion: t.string({ description: 'Reasoning shown to the merchant, up to 2,000 characters.' }),
+  }),
+});
+
+const union = (name: string, description: string) => ({ name, description });
+
+builder.mutationFields((t) => ({
+  submitEvidence: t.field({
+    type: SubmitEvidencePayload,
+    authScopes: { merchant: true },
+    description: 'Merchant: answers an OPEN round before its dueAt with an explanation and files (a GraphQL multipart request). A refused submission stores nothing.',
+    errors: {
+      types: [NotFoundError, DeadlinePassedError, EvidenceRequestClosedError, FileRejectedError, InvalidInputError, IdempotencyConflictError],
+      union: union('SubmitEvidenceResult', 'The accepted submission, or why it was refused.'),
+    },
+    args: { input: t.arg({ type: SubmitEvidenceInput, required: true, description: 'The answer.' }) },
+    resolve: async (_root, { input }, ctx) => {
+      const { db, store, config, clock, events } = ctx.services;
+      const result = await submitEvidence(
+        { db, store, limits: config.limits, now: () => clock.now() },
+        {
+          merchantId: merchantOf(ctx),
+          staffId: ctx.viewer!.sub,
+          requestId: localId(input.evidenceRequestId, 'EvidenceRequest'),
+          explanation: input.explanation,
+          files: input.files,
+          idempotencyKey: input.idempotencyKey ?? null,
+        },
+      );
+      events.publishChanges(result.changes);
+      return result;
+    },
+  }),
+  requestEvidence: t.field({
+    type: RequestEvidencePayload,
+    authScopes: { platform: true },
+    description: 'Platform: opens an evidence round, due EVIDENCE_WINDOW (24h) from now, and tells the merchant.',
+    errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('RequestEvidenceResult', 'The new round, or why not.') },
+    args: { input: t.arg({ type: RequestEvidenceInput, required: true, description: 'The request.' }) },
+    resolve: (_root, { input }, ctx) => {
+      const { db, config, clock, events } = ctx.services;
+      const result = requestEvidence(
+        db,
+        { afterSaleId: localId(input.afterSaleId, 'AfterSale'), instructions: input.instructions },
+        actorOf(ctx),
+        clock.now(),
+        { evidenceWindowMs: config.evidenceWindowMs, reminderLeadMs: config.reminderLeadMs, maxInstructions: config.limits.maxInstructions },
+      );
+      events.publishChanges(result.changes);
+      return result;
+    },
+  }),
+  cancelEvidenceRequest: t.field({
+    type: CancelEvidenceRequestPayload,
+    authScopes: { platform: true },
+    description: 'Platform: withdraws an OPEN round; the after-sale goes back to PLATFORM_INTERVENING. No message is sent.',
+    errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('CancelEvidenceRequestResult', 'The cancelled round, or why not.') },
+    args: { evidenceRequestId: t.arg.id({ required: true, description: 'The round to withdraw.' }) },
+    resolve: (_root, args, ctx) => {
+      const { db, clock, events } = ctx.services;
+      const result = cancelEvidenceRequest(db, localId(args.evidenceRequestId, 'EvidenceRequest'), actorOf(ctx), clock.now());
+      events.publishChanges(result.changes);
+      return result;
+    },
+  }),
+  resolveArbitration: t.field({
+    type: ResolveArbitrationPayload,
+    authScopes: { platform: true },
+    description: 'Platform: rules on the after-sale (an OPEN round is cancelled first) and tells the merchant. Final.',
+    errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('ResolveArbitrationResult', 'The decided after-sale, or why not.') },
+    args: { input: t.arg({ type: ResolveArbitrationInput, required: true, description: 'The ruling.' }) },
+    resolve: (_root, { input }, ctx) => {
+      const { db, clock, events } = ctx.services;
+      const result = resolveArbitration(
+        db,
+        { afterSaleId: localId(input.afterSaleId, 'AfterSale'), outcome: input.outcome, opinion: input.opinion },
+        actorOf(ctx),
+        clock.now(),
+      );
+      events.publishChanges(result.changes);
+      return result;
+    },
+  }),
+}));

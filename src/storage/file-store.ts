@@ -1,0 +1,177 @@
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { UploadLimits } from '../config.ts';
+import { FileRejectedError, InvalidInputError } from '../db/errors.ts';
+import { sanitizeFileName, sniff, SNIFF_BYTES } from './sniff.ts';
+
+export interface ReceivedFile {
+  fileName: string;
+  contentType: string;
+  byteSize: number;
+  sha256: string;
+  tempPath: string;
+}
+
+export class UploadAbortedError extends Error {}
+
+/**
+ * Evidence files on disk. Uploads stream into `tmp/` while they are hashed,
+ * sniffed and counted; accepted ones move to `files/<aa>/<sha256>`
+ * (content-addressed, so a path never comes from the client).
+ */
+export class FileStore {
+  readonly tmpDir: string;
+  readonly filesDir: string;
+
+  constructor(dataDir: string) {
+    this.tmpDir = path.join(dataDir, 'tmp');
+    this.filesDir = path.join(dataDir, 'files');
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    fs.mkdirSync(this.filesDir, { recursive: true });
+  }
+
+  /** Removes what a crash left in the temporary folder: nothing there was ever acknowledged. */
+  cleanTemp(): number {
+    let removed = 0;
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      fs.rmSync(path.join(this.tmpDir, name), { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * Removes stored files that no row refers to, left by a crash between the
+   * move and the commit. Only old ones: another process sharing the folder may
+   * be between those two steps right now.
+   */
+  removeOrphans(referenced: Set<string>, olderThanMs = 3_600_000): number {
+    let removed = 0;
+    const cutoff = Date.now() - olderThanMs;
+    for (const dir of fs.readdirSync(this.filesDir)) {
+      for (const name of fs.readdirSync(path.join(this.filesDir, dir))) {
+        const file = path.join(this.filesDir, dir, name);
+        if (!referenced.has(name) && fs.statSync(file).mtimeMs < cutoff) {
+          fs.rmSync(file, { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  pathOf(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('not a sha256');
+    return path.join(this.filesDir, sha256.slice(0, 2), sha256);
+  }
+
+  /**
+   * Streams one upload to a temporary file. Refuses, as soon as it can tell,
+   * a type we do not take, an empty file, a file over its kind's limit or
+   * over what is left of the request's total; the stream is cut at once.
+   */
+  async receive(
+    source: Readable,
+    clientName: string | undefined,
+    limits: UploadLimits,
+    budget: { remaining: number },
+  ): Promise<ReceivedFile> {
+    const fileName = sanitizeFileName(clientName);
+    const tempPath = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let byteSize = 0;
+    let contentType = '';
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => source.destroy(new UploadAbortedError(`No data for ${limits.idleTimeoutMs} ms during the upload`)),
+        limits.idleTimeoutMs,
+      );
+    };
+
+    async function* check(chunks: AsyncIterable<Buffer>) {
+      let head: Buffer[] = [];
+      let headBytes = 0;
+      let max = 0;
+      const accept = (chunk: Buffer) => {
+        byteSize += chunk.length;
+        if (byteSize > max) {
+          throw new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the ${max} byte limit for its type`);
+        }
+        if (byteSize > budget.remaining) {
+          throw new InvalidInputError('files', `The files are over the ${limits.maxTotalBytes} byte limit for one submission`);
+        }
+        hash.update(chunk);
+        return chunk;
+      };
+      const decide = async () => {
+        const found = await sniff(Buffer.concat(head));
+        if (!found) {
+          throw new FileRejectedError(fileName, 'UNSUPPORTED_TYPE', `${fileName} is not a JPEG, PNG, WebP, GIF, HEIC, PDF, MP4 or QuickTime file`);
+        }
+        contentType = found.contentType;
+        max = found.kind === 'video' ? limits.maxVideoBytes : limits.maxDocumentBytes;
+        const all = Buffer.concat(head);
+        head = [];
+        return accept(all);
+      };
+      armIdle();
+      for await (const chunk of chunks) {
+        armIdle();
+        if (!contentType) {
+          head.push(chunk);
+          headBytes += chunk.length;
+          if (headBytes >= SNIFF_BYTES) yield await decide();
+          continue;
+        }
+        yield accept(chunk);
+      }
+      if (!contentType) {
+        if (headBytes === 0) throw new FileRejectedError(fileName, 'EMPTY', `${fileName} is empty`);
+        yield await decide();
+      }
+    }
+
+    // busboy marks a file cut at its own size cap with `truncated`; treat it like our own limit.
+    source.once('limit', () =>
+      source.destroy(new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`)),
+    );
+    try {
+      await pipeline(source, check, fs.createWriteStream(tempPath, { flags: 'wx' }));
+      const fd = fs.openSync(tempPath, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      fs.rmSync(tempPath, { force: true });
+      throw error;
+    } finally {
+      clearTimeout(idle);
+    }
+    budget.remaining -= byteSize;
+    return { fileName, contentType, byteSize, sha256: hash.digest('hex'), tempPath };
+  }
+
+  /**
+   * Moves accepted files into place. Synchronous on purpose: it runs inside
+   * the database transaction that records them.
+   */
+  place(files: ReceivedFile[]): void {
+    for (const file of files) {
+      const target = this.pathOf(file.sha256);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      if (fs.existsSync(target)) fs.rmSync(file.tempPath, { force: true });
+      else fs.renameSync(file.tempPath, target);
+    }
+  }
+
+  discard(files: ReceivedFile[]): void {
+    for (const file of files) fs.rmSync(file.tempPath, { force: true });
+  }
+}

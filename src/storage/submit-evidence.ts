@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { FileUpload } from 'graphql-upload-minimal';
+import type { UploadLimits } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { InvalidInputError } from '../db/errors.ts';
+import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/evidence.ts';
+import type { FileStore, ReceivedFile } from './file-store.ts';
+
+export interface SubmitEvidenceRequest {
+  merchantId: string;
+  staffId: string;
+  requestId: number;
+  explanation: string;
+  files: Promise<FileUpload>[];
+  idempotencyKey: string | null;
+}
+
+/** "Same input" for idempotency: the round, the trimmed explanation, and each file's name and hash in order. */
+export function fingerprintOf(requestId: number, explanation: string, files: { fileName: string; sha256: string }[]): string {
+  const canonical = JSON.stringify([requestId, explanation, files.map((f) => [f.fileName, f.sha256])]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function idempotencyKeyOf(raw: string | null): string | null {
+  if (raw == null) return null;
+  if (!/^[\x21-\x7E]{1,255}$/.test(raw)) {
+    throw new InvalidInputError('idempotencyKey', 'idempotencyKey must be 1 to 255 printable ASCII characters');
+  }
+  return raw;
+}
+
+/**
+ * The merchant's answer to a round: checks what it can before reading a byte,
+ * streams each file to disk (hashed, sniffed, size-checked), then commits rows
+ * and files together. Whatever fails, the temporary files go and nothing stays.
+ */
+export async function submitEvidence(
+  deps: { db: Db; store: FileStore; limits: UploadLimits; now: () => number },
+  req: SubmitEvidenceRequest,
+) {
+  const { db, store, limits } = deps;
+  const explanation = explanationOf(req.explanation, limits);
+  const idempotencyKey = idempotencyKeyOf(req.idempotencyKey);
+  if (req.files.length < limits.minFiles || req.files.length > limits.maxFiles) {
+    throw new InvalidInputError('files', `Attach ${limits.minFiles} to ${limits.maxFiles} files (got ${req.files.length})`);
+  }
+  // A retry of an accepted submission skips the round checks: it gets the first answer even after the round closed.
+  const isRetry = idempotencyKey != null && hasIdempotencyKey(db, req.merchantId, idempotencyKey);
+  if (!isRetry) openRoundForMerchant(db, req.merchantId, req.requestId, deps.now());
+
+  const received: ReceivedFile[] = [];
+  try {
+    const budget = { remaining: limits.maxTotalBytes };
+    for (const pending of req.files) {
+      const upload = await pending.catch((error: Error) => {
+        throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
+      });
+      received.push(await store.receive(upload.createReadStream(), upload.filename, limits, budget));
+    }
+    const fingerprint = fingerprintOf(req.requestId, explanation, received);
+    const result = commitSubmission(
+      db,
+      { merchantId: req.merchantId, staffId: req.staffId, requestId: req.requestId, explanation, files: received, idempotencyKey, fingerprint },
+      deps.now,
+      () => store.place(received),
+    );
+    if (result.replayed) store.discard(received);
+    return result;
+  } catch (error) {
+    store.discard(received);
+    throw error;
+  }
+}

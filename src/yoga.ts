@@ -1,0 +1,69 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Viewer } from './auth.ts';
+import { createContext, type Services } from './context.ts';
+import { schema } from './schema/index.ts';
+
+/** What the HTTP and socket front ends hand to yoga beside the request. */
+export interface ServerContext {
+  /** Set for sockets, where the token was checked once at connection_init. */
+  socketViewer?: Viewer | null;
+  socketBaseUrl?: string;
+  /** Set for multipart requests: the operation graphql-upload-minimal already parsed. */
+  uploadOperations?: unknown;
+}
+
+/** Introspection off in production; an envelop rule, so it holds over the socket too. */
+const noIntrospection: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(NoSchemaIntrospectionCustomRule);
+  },
+};
+
+/** Hands yoga the operation that the multipart front end parsed, so yoga never reads that body. */
+const preParsedUploads: Plugin<ServerContext> = {
+  onRequestParse({ serverContext, setRequestParser }) {
+    const operations = (serverContext as ServerContext | undefined)?.uploadOperations;
+    if (operations) setRequestParser(() => operations as never);
+  },
+};
+
+export function createYogaServer(services: Services) {
+  const production = services.config.production;
+  return createYoga<ServerContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    multipart: false,
+    batching: false,
+    landingPage: false,
+    graphiql: production ? false : { title: 'After-sales evidence API', subscriptionsProtocol: 'WS' },
+    maskedErrors: { isDev: false },
+    logging: production ? 'warn' : 'info',
+    plugins: [
+      preParsedUploads,
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 20 },
+        maxDirectives: { n: 20 },
+        maxTokens: { n: 2000 },
+        costLimit: { maxCost: 5000 },
+        blockFieldSuggestion: { enabled: production },
+      }),
+      ...(production ? [noIntrospection] : []),
+    ],
+    context: async (init) => {
+      if ('socketViewer' in init) return createContext(services, init.socketViewer ?? null, init.socketBaseUrl ?? '');
+      const url = new URL(init.request.url);
+      let viewer: Viewer | null = null;
+      try {
+        viewer = await services.auth.fromHeader(init.request.headers.get('authorization'));
+      } catch {
+        // An invalid token reads as no token: protected fields answer UNAUTHENTICATED.
+      }
+      return createContext(services, viewer, url.origin);
+    },
+  });
+}
+
+export type YogaServer = ReturnType<typeof createYogaServer>;
