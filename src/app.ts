@@ -24,10 +24,10 @@ export interface App {
 }
 
 /** Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens only on start(). */
-export function createApp(config: Config, options: { clock?: Clock } = {}): App {
+export function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): App {
   const clock = options.clock ?? systemClock;
   const store = new FileStore(config.dataDir);
-  const db = openDatabase(path.join(config.dataDir, 'evidence.db'));
+  const db = openDatabase(path.join(config.dataDir, 'evidence.db'), { onStatement: options.onStatement });
   store.cleanTemp();
   store.removeOrphans(referencedHashes(db));
   const events = createEvents();

@@ -13,8 +13,8 @@ const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
  * WAL lets readers run beside the one writer; the busy timeout makes a second
  * process on the same file wait its turn instead of failing with SQLITE_BUSY.
  */
-export function openDatabase(file: string): Db {
-  const sqlite = new Database(file);
+export function openDatabase(file: string, options: { onStatement?: (sql: string) => void } = {}): Db {
+  const sqlite = new Database(file, options.onStatement ? { verbose: (sql) => options.onStatement!(String(sql)) } : {});
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
