@@ -47,7 +47,8 @@ export function createYogaServer(services: Services) {
         maxAliases: { n: 20 },
         maxDirectives: { n: 20 },
         maxTokens: { n: 2000 },
-        costLimit: { maxCost: 5000 },
+        // Cost grows by depthCostFactor per level; these let the full workbench page (cost ~11,500) through.
+        costLimit: { maxCost: 20000, objectCost: 2, scalarCost: 1, depthCostFactor: 1.2 },
         blockFieldSuggestion: { enabled: production },
       }),
       ...(production ? [noIntrospection] : []),
