@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.ts';
-import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/evidence.ts';
+import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
 import type { Events } from '../events.ts';
 
 export interface Clock {

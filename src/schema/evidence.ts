@@ -1,4 +1,4 @@
-import { secondsRemaining } from '../db/evidence.ts';
+import { secondsRemaining } from '../db/rounds.ts';
 import type { EvidenceFileRow, EvidenceRequestRow, EvidenceSubmissionRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { AfterSaleRef } from './after-sale.ts';

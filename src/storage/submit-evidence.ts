@@ -3,7 +3,7 @@ import type { FileUpload } from 'graphql-upload-minimal';
 import type { UploadLimits } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { InvalidInputError } from '../db/errors.ts';
-import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/evidence.ts';
+import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
 import type { FileStore, ReceivedFile } from './file-store.ts';
 
 export interface SubmitEvidenceRequest {

@@ -1,0 +1,110 @@
+import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { writeTransaction } from './client.ts';
+import { noChanges, type Changes } from './changes.ts';
+import { appendLog, SYSTEM } from './logs.ts';
+import { createMessage } from './messages.ts';
+import { iso, isReminderDue, loadAfterSale, resolveAfterSale, sendReminder } from './rounds.ts';
+import { evidenceRequests, type EvidenceRequestRow } from './schema.ts';
+
+// The scheduler's side: claims are conditional updates, so two schedulers, or
+// a crash halfway, never send twice and never lose one. The SQL conditions
+// (due_at <= now, due_at < now + lead) are isPastDeadline and isReminderDue.
+
+/** Expires one open, past-due round and decides for the buyer. False if someone else got there first. */
+function expireRound(tx: Db, changes: Changes, round: EvidenceRequestRow, now: number): boolean {
+  const claimed =
+    tx
+      .update(evidenceRequests)
+      .set({ status: 'EXPIRED', closedAt: now })
+      .where(and(eq(evidenceRequests.id, round.id), eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, now)))
+      .run().changes === 1;
+  if (!claimed) return false;
+  const afterSale = loadAfterSale(tx, round.afterSaleId);
+  appendLog(tx, changes, {
+    afterSaleId: afterSale.id,
+    at: now,
+    actor: SYSTEM,
+    action: 'EVIDENCE_EXPIRED',
+    summary: `No evidence arrived by ${iso(round.dueAt)}`,
+  });
+  resolveAfterSale(tx, changes, afterSale, { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null }, SYSTEM, now);
+  createMessage(tx, changes, {
+    merchantId: afterSale.merchantId,
+    afterSaleId: afterSale.id,
+    kind: 'EVIDENCE_EXPIRED',
+    title: '举证已超时 Evidence expired',
+    body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
+    at: now,
+  });
+  changes.roundsChanged = true;
+  return true;
+}
+
+/** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
+export function expireDueRequests(db: Db, now: number, limit: number): { count: number; changes: Changes } {
+  return writeTransaction(db, (tx) => {
+    const changes = noChanges();
+    const due = tx
+      .select()
+      .from(evidenceRequests)
+      .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, now)))
+      .orderBy(asc(evidenceRequests.dueAt))
+      .limit(limit)
+      .all();
+    let count = 0;
+    for (const round of due) if (expireRound(tx, changes, round, now)) count++;
+    return { count, changes };
+  });
+}
+
+/** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
+export function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): { count: number; changes: Changes } {
+  return writeTransaction(db, (tx) => {
+    const changes = noChanges();
+    const due = tx
+      .select()
+      .from(evidenceRequests)
+      .where(
+        and(
+          eq(evidenceRequests.status, 'OPEN'),
+          isNull(evidenceRequests.remindedAt),
+          lt(evidenceRequests.dueAt, now + leadMs),
+          gt(evidenceRequests.dueAt, now),
+        ),
+      )
+      .orderBy(asc(evidenceRequests.dueAt))
+      .limit(limit)
+      .all();
+    let count = 0;
+    for (const round of due) {
+      if (!isReminderDue(round.dueAt, now, leadMs)) continue;
+      const claimed =
+        tx
+          .update(evidenceRequests)
+          .set({ remindedAt: now })
+          .where(and(eq(evidenceRequests.id, round.id), eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
+          .run().changes === 1;
+      if (!claimed) continue;
+      sendReminder(tx, changes, round, loadAfterSale(tx, round.afterSaleId), now);
+      count++;
+    }
+    return { count, changes };
+  });
+}
+
+/** The next instant at which a reminder or an expiry falls due, or null when no round is open. */
+export function nextDeadlineInstant(db: Db, leadMs: number): number | null {
+  const expiry = db
+    .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+    .from(evidenceRequests)
+    .where(eq(evidenceRequests.status, 'OPEN'))
+    .get()?.at;
+  const reminder = db
+    .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+    .from(evidenceRequests)
+    .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
+    .get()?.at;
+  const instants = [expiry, reminder == null ? null : reminder - leadMs + 1].filter((v): v is number => v != null);
+  return instants.length ? Math.min(...instants) : null;
+}
