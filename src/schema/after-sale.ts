@@ -5,7 +5,7 @@ import { builder } from './builder.ts';
 import { actorOf, merchantOf } from './viewer.ts';
 import { AfterSaleStatusEnum, AfterSaleTypeEnum, DecidedByEnum, OutcomeEnum } from './enums.ts';
 import { EvidenceRequestRef } from './evidence.ts';
-import { badInput, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
+import { badInput, connectionPage, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
 import { AfterSaleLogConnection, logsConnection } from './log.ts';
 
 export const AfterSaleRef = builder.objectRef<AfterSaleRow>('AfterSale');
@@ -125,13 +125,7 @@ builder.queryFields((t) => ({
         return { cursor: encodeCursor(['due', request.dueAt, request.id]), node: afterSale };
       });
       return {
-        edges,
-        pageInfo: {
-          hasNextPage: page.hasNextPage,
-          hasPreviousPage: after != null,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
+        ...connectionPage(edges, page.hasNextPage, after != null),
         totalCount: () => countAwaitingEvidence(ctx.services.db, merchantId, filter, now),
       };
     },

@@ -45,3 +45,11 @@ export function pageSize(first: number | null | undefined): number {
   if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`);
   return first;
 }
+
+/** A relay connection's edges and pageInfo for one page of a forward-only list. */
+export function connectionPage<T>(edges: { cursor: string; node: T }[], hasNextPage: boolean, hasPreviousPage: boolean) {
+  return {
+    edges,
+    pageInfo: { hasNextPage, hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}

@@ -2,7 +2,7 @@ import type { Context } from '../context.ts';
 import type { AfterSaleLogRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { LogActionEnum, LogActorEnum } from './enums.ts';
-import { decodeCursor, encodeCursor, pageSize } from './ids.ts';
+import { connectionPage, decodeCursor, encodeCursor, pageSize } from './ids.ts';
 
 export const AfterSaleLogRef = builder.objectRef<AfterSaleLogRow>('AfterSaleLog');
 
@@ -47,12 +47,6 @@ export async function logsConnection(afterSaleId: number, args: { first?: number
   const edges = page.rows.map((row) => ({ cursor: encodeCursor(['log', row.id]), node: row }));
   return {
     afterSaleId,
-    edges,
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: afterId != null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
+    ...connectionPage(edges, page.hasNextPage, afterId != null),
   };
 }

@@ -3,7 +3,7 @@ import type { MessageRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { AfterSaleRef } from './after-sale.ts';
 import { MessageKindEnum } from './enums.ts';
-import { badInput, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
+import { badInput, connectionPage, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
 import { merchantOf } from './viewer.ts';
 
 export const MessageRef = builder.objectRef<MessageRow>('Message');
@@ -67,13 +67,7 @@ builder.queryFields((t) => ({
       const page = listMessages(ctx.services.db, merchantId, { first: pageSize(args.first), beforeId, unreadOnly });
       const edges = page.rows.map((row) => ({ cursor: messageCursor(row), node: row }));
       return {
-        edges,
-        pageInfo: {
-          hasNextPage: page.hasNextPage,
-          hasPreviousPage: beforeId != null,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
+        ...connectionPage(edges, page.hasNextPage, beforeId != null),
         totalCount: () => countMessages(ctx.services.db, merchantId, unreadOnly),
       };
     },
