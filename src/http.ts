@@ -99,8 +99,14 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     if (declared > limits.maxTotalBytes + MULTIPART_OVERHEAD) {
       return drainThen(req, res, () => graphqlError(res, 413, `The request is over the ${limits.maxTotalBytes} byte limit`, 'PAYLOAD_TOO_LARGE'));
     }
-    // A client that stops sending is cut off instead of holding the request open.
-    req.setTimeout(limits.idleTimeoutMs, () => req.destroy());
+    // A client that stops sending gets 408 and loses the connection; closing the
+    // request fails its file streams, so the submission stores nothing.
+    req.setTimeout(limits.idleTimeoutMs, () => {
+      if (res.headersSent) return void req.destroy();
+      res.shouldKeepAlive = false;
+      res.once('finish', () => req.destroy());
+      graphqlError(res, 408, `No data arrived for ${limits.idleTimeoutMs} ms; the upload was dropped`, 'UPLOAD_TIMEOUT');
+    });
     let operations: unknown;
     try {
       operations = await processRequest(req, res, {
@@ -122,7 +128,8 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     const body = Buffer.from(await response.arrayBuffer());
     req.setTimeout(0);
     drainThen(req, res, () => {
-      if (req.destroyed && !res.writable) return;
+      // Already answered (timed out) or the client is gone.
+      if (res.headersSent || !res.writable) return;
       res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': String(body.length) });
       res.end(body);
     });

@@ -15,8 +15,6 @@ export interface ReceivedFile {
   tempPath: string;
 }
 
-export class UploadAbortedError extends Error {}
-
 /**
  * Evidence files on disk. Uploads stream into `tmp/` while they are hashed,
  * sniffed and counted; accepted ones move to `files/<aa>/<sha256>`
@@ -84,14 +82,6 @@ export class FileStore {
     const hash = createHash('sha256');
     let byteSize = 0;
     let contentType = '';
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(
-        () => source.destroy(new UploadAbortedError(`No data for ${limits.idleTimeoutMs} ms during the upload`)),
-        limits.idleTimeoutMs,
-      );
-    };
 
     async function* check(chunks: AsyncIterable<Buffer>) {
       let head: Buffer[] = [];
@@ -119,9 +109,7 @@ export class FileStore {
         head = [];
         return accept(all);
       };
-      armIdle();
       for await (const chunk of chunks) {
-        armIdle();
         if (!contentType) {
           head.push(chunk);
           headBytes += chunk.length;
@@ -140,8 +128,9 @@ export class FileStore {
     source.once('limit', () =>
       source.destroy(new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`)),
     );
+    const target = fs.createWriteStream(tempPath, { flags: 'wx' });
     try {
-      await pipeline(source, check, fs.createWriteStream(tempPath, { flags: 'wx' }));
+      await pipeline(source, check, target);
       const fd = fs.openSync(tempPath, 'r');
       try {
         fs.fsyncSync(fd);
@@ -149,10 +138,15 @@ export class FileStore {
         fs.closeSync(fd);
       }
     } catch (error) {
+      // The file is opened asynchronously: removing it before the stream closes could race its creation.
+      if (!target.closed) await new Promise<void>((resolve) => target.once('close', () => resolve()));
       fs.rmSync(tempPath, { force: true });
+      // Neither our checks nor the file system (whose errors name a syscall): the upload broke off.
+      const fromDisk = typeof (error as NodeJS.ErrnoException).syscall === 'string';
+      if (!fromDisk && !(error instanceof FileRejectedError || error instanceof InvalidInputError)) {
+        throw new InvalidInputError('files', `The upload of ${fileName} was interrupted before the file ended`);
+      }
       throw error;
-    } finally {
-      clearTimeout(idle);
     }
     budget.remaining -= byteSize;
     return { fileName, contentType, byteSize, sha256: hash.digest('hex'), tempPath };
