@@ -8,6 +8,7 @@ import type { YogaServer } from './yoga.ts';
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 2000;
+const LINGER_MS = 1000;
 /** Room for the operations and map fields and the part headers, beyond the files' own bytes. */
 const MULTIPART_OVERHEAD = 1024 * 1024;
 
@@ -43,7 +44,12 @@ function drainThen(req: IncomingMessage, res: ServerResponse, done: () => void):
     req.off('data', onData);
     if (!complete) {
       res.shouldKeepAlive = false;
-      res.once('finish', () => req.destroy());
+      // Lingering close: closing with unread bytes sends a reset, which can destroy the
+      // answer before the client reads it; so keep discarding a little longer first.
+      res.once('finish', () => {
+        req.resume();
+        setTimeout(() => req.destroy(), LINGER_MS).unref();
+      });
     }
     done();
   };
