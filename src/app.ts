@@ -39,7 +39,15 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   });
   const yoga = createYogaServer(services);
   const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning && db.$client.open });
-  const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => void handler(req, res));
+  const inFlight = new Set<http.ServerResponse>();
+  let stopping = false;
+  const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    // While stopping, each answer closes its connection: the stop need not wait out keep-alive.
+    if (stopping) res.shouldKeepAlive = false;
+    void handler(req, res);
+  });
   const sockets = attachWebSocketServer(server, services, yoga);
 
   return {
@@ -57,6 +65,8 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
       return `http://${host}:${port}`;
     },
     async stop() {
+      stopping = true;
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await sockets.close();
