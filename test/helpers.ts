@@ -30,6 +30,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** What the request helpers need: an in-process TestServer or a spawned server process. */
+export type ApiClient = Pick<TestServer, 'url' | 'gql' | 'merchantToken' | 'platformToken'>;
+
 export function tempDir(prefix = 'evidence-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -119,7 +122,7 @@ export const SUBMIT = `mutation Submit($input: SubmitEvidenceInput!) {
 }`;
 
 export async function submitEvidence(
-  server: TestServer,
+  server: ApiClient,
   token: string,
   input: { evidenceRequestId: string; explanation: string; idempotencyKey?: string },
   files: UploadFile[],
@@ -132,7 +135,7 @@ let counter = 0;
 
 /** The platform records an escalated after-sale and, unless told not to, opens an evidence round. */
 export async function openCase(
-  server: TestServer,
+  server: ApiClient,
   merchantId: string,
   options: { request?: boolean; type?: string; number?: string; appliedAt?: string } = {},
 ) {

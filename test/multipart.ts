@@ -77,3 +77,45 @@ export function readUntilClosed(socket: net.Socket): Promise<string> {
     socket.on('close', () => resolve(Buffer.concat(chunks).toString()));
   });
 }
+
+export interface StreamedUpload {
+  /** The server's answer; rejects if the connection dies first. */
+  answer: Promise<RawAnswer>;
+  /** Bytes handed to the socket so far. */
+  sent(): number;
+  /** Stops sending without ending the request, as a client on a dead network would. */
+  stall(): void;
+}
+
+/**
+ * Posts `body` a slice at a time (`chunk` bytes every `everyMs`), so a test can
+ * act on the server while the upload is in flight.
+ */
+export function streamUpload(url: string, headers: Record<string, string>, body: Buffer, pace: { chunk: number; everyMs: number }): StreamedUpload {
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const req = http.request(`${url}/graphql`, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } });
+  const answer = new Promise<RawAnswer>((resolve, reject) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', (error) => {
+      clearInterval(timer);
+      reject(error);
+    });
+  });
+  // A test that crashes the server expects this to fail; it still may await it.
+  answer.catch(() => undefined);
+  timer = setInterval(() => {
+    const slice = body.subarray(sent, sent + pace.chunk);
+    sent += slice.length;
+    if (sent >= body.length) {
+      clearInterval(timer);
+      req.end(slice);
+    } else req.write(slice);
+  }, pace.everyMs);
+  return { answer, sent: () => sent, stall: () => clearInterval(timer) };
+}

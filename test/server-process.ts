@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Auth } from '../src/auth.ts';
+import { gql, type ApiClient } from './helpers.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PROCESS_SECRET = 'process-test-secret-0123456789';
+const auth = new Auth(PROCESS_SECRET);
+
+export interface ServerProcess extends ApiClient {
+  child: ChildProcess;
+  dataDir: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Resolves with the exit code and signal once the process has ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** kill -9, then waits for the process to be gone. */
+  crash(): Promise<void>;
+}
+
+/**
+ * The real server (`node --import tsx src/server.ts`) as a child process on
+ * DATA_DIR, on a port of its own choosing, read back from its start-up line.
+ */
+export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', SEED: 'none', AUTH_SECRET: PROCESS_SECRET, ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line within 20 s:\n${output}`)), 20_000);
+    const look = () => {
+      const match = /Evidence service on (http:\/\/\S+)\/graphql/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', look);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', look);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    child,
+    dataDir,
+    url,
+    output: () => output,
+    exited,
+    gql: (token, query, variables) => gql(url, token, query, variables),
+    merchantToken: (merchantId, sub = `${merchantId}-staff`) => auth.sign({ role: 'merchant', sub, merchantId }),
+    platformToken: (agentId = 'agent-1') => auth.sign({ role: 'platform', sub: agentId }),
+    async crash() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Stops a process that may still run: SIGTERM, then waits. For afterAll. */
+export async function stopProcess(server: ServerProcess | undefined): Promise<void> {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGTERM');
+  await server.exited;
+}
