@@ -19,9 +19,22 @@ export type Topics = {
 export type Events = ReturnType<typeof createEvents>;
 
 export function createEvents() {
-  const pubsub = createPubSub<Topics>();
+  const target = new EventTarget();
+  const pubsub = createPubSub<Topics>({ eventTarget: target });
   return {
     subscribe: pubsub.subscribe.bind(pubsub),
+    /**
+     * Calls `listener` on every publish to one keyed topic until the returned
+     * function is called. Unlike `subscribe` it keeps no queue: a subscriber
+     * whose client stops reading cannot pile events up (past 1,024 pending,
+     * yoga's repeater throws in the publisher's listener and the process dies).
+     */
+    listen<K extends 'message' | 'log'>(topic: K, id: Topics[K][0], listener: (payload: Topics[K][1]) => void): () => void {
+      const type = `${topic}:${id}`; // createPubSub's key for a topic with an id
+      const handler = (event: Event) => listener((event as CustomEvent<Topics[K][1]>).detail);
+      target.addEventListener(type, handler);
+      return () => target.removeEventListener(type, handler);
+    },
     /** Announces what a committed write produced; call only after the commit. */
     publishChanges(changes: Changes): void {
       for (const log of changes.logs) pubsub.publish('log', log.afterSaleId, log);

@@ -1,6 +1,8 @@
 import { GraphQLError } from 'graphql';
-import type { Context } from '../context.ts';
-import { countMessages, messagesAfter } from '../db/messages.ts';
+import { Repeater } from 'graphql-yoga';
+import { createLoaders, type Context } from '../context.ts';
+import type { Db } from '../db/client.ts';
+import { countMessages, listMessages, messagesAfter } from '../db/messages.ts';
 import type { AfterSaleLogRow, MessageRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { localId } from './ids.ts';
@@ -8,7 +10,8 @@ import { AfterSaleLogRef } from './log.ts';
 import { messageCursor, messageIdOfCursor, MessageRef } from './message.ts';
 import { merchantOf } from './viewer.ts';
 
-const REPLAY_BATCH = 200;
+/** Messages read per statement while replaying; exported for the test that spans several batches. */
+export const REPLAY_BATCH = 200;
 
 const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: number }>('MessageBoxEvent').implement({
   description: 'One message pushed to the live message box.',
@@ -23,33 +26,62 @@ const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: nu
 });
 
 /**
- * The shop's messages after `afterId` from the database, then live ones, with
- * no gap and no duplicate: the live feed is listening before the replay reads,
- * and anything the replay already sent is skipped.
+ * The shop's messages after `afterId` (without one: those created from now
+ * on), oldest first, for as long as the client listens. The database is the
+ * feed and a live event only says "look again", so replay and live are one
+ * loop reading after the last message sent: no gap and no duplicate between
+ * them, and a client that reads slowly holds a cursor, not a growing queue.
+ * A Repeater, not an async generator, so that a client's `complete` stops it
+ * at once instead of after the shop's next message.
  */
-async function* messageFeed(ctx: Context, merchantId: string, afterId: number | null): AsyncGenerator<MessageRow> {
-  const live = ctx.services.events.subscribe('message', merchantId)[Symbol.asyncIterator]();
-  const firstLive = live.next(); // starts listening now
-  try {
-    let last = afterId;
-    if (last != null) {
-      for (;;) {
-        const batch = messagesAfter(ctx.services.db, merchantId, last, REPLAY_BATCH);
-        for (const message of batch) {
-          last = message.id;
-          yield message;
-        }
-        if (batch.length < REPLAY_BATCH) break;
+function messageFeed(ctx: Context, merchantId: string, afterId: number | null): Repeater<MessageRow> {
+  const { db, events } = ctx.services;
+  return new Repeater<MessageRow>(async (push, stop) => {
+    let stopped = false;
+    let changed = true;
+    let wake = () => {};
+    // Listening starts before the first read, so a commit after any read is looked for again.
+    const unlisten = events.listen('message', merchantId, () => {
+      changed = true;
+      wake();
+    });
+    void stop.then(() => {
+      stopped = true;
+      wake();
+    });
+    try {
+      let last = afterId ?? newestMessageId(db, merchantId);
+      while (!stopped) {
+        if (!changed) await new Promise<void>((resolve) => (wake = resolve));
+        changed = false;
+        let batch: MessageRow[];
+        do {
+          batch = messagesAfter(db, merchantId, last, REPLAY_BATCH);
+          for (const message of batch) {
+            if (stopped) return;
+            last = message.id;
+            await push(message);
+          }
+        } while (batch.length === REPLAY_BATCH);
       }
+    } finally {
+      unlisten();
     }
-    for (let next = await firstLive; !next.done; next = await live.next()) {
-      if (last != null && next.value.id <= last) continue;
-      last = next.value.id;
-      yield next.value;
-    }
-  } finally {
-    await live.return?.();
-  }
+  });
+}
+
+function newestMessageId(db: Db, merchantId: string): number {
+  return listMessages(db, merchantId, { first: 1, beforeId: null, unreadOnly: false }).rows[0]?.id ?? 0;
+}
+
+/**
+ * A subscription keeps one context for its whole life, and its loaders would
+ * answer every later event from the first event's cache (an after-sale still
+ * awaiting evidence after it expired). Each event starts with fresh loaders;
+ * the events of one subscription are resolved one at a time.
+ */
+function freshLoaders(ctx: Context): void {
+  ctx.loaders = createLoaders(ctx.services.db, ctx.viewer);
 }
 
 builder.subscriptionFields((t) => ({
@@ -63,7 +95,10 @@ builder.subscriptionFields((t) => ({
       const merchantId = merchantOf(ctx);
       return messageFeed(ctx, merchantId, args.after ? messageIdOfCursor(args.after) : null);
     },
-    resolve: (message, _args, ctx) => ({ message, unreadCount: countMessages(ctx.services.db, message.merchantId, true) }),
+    resolve: (message, _args, ctx) => {
+      freshLoaders(ctx);
+      return { message, unreadCount: countMessages(ctx.services.db, message.merchantId, true) };
+    },
   }),
   afterSaleLogAdded: t.field({
     type: AfterSaleLogRef,
@@ -82,6 +117,9 @@ builder.subscriptionFields((t) => ({
       }
       return ctx.services.events.subscribe('log', id) as AsyncIterable<AfterSaleLogRow>;
     },
-    resolve: (log) => log,
+    resolve: (log, _args, ctx) => {
+      freshLoaders(ctx);
+      return log;
+    },
   }),
 }));
