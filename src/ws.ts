@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
@@ -11,8 +11,17 @@ import type { YogaServer } from './yoga.ts';
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
 const CONNECTION_INIT_TIMEOUT_MS = 5000;
+/** Node fires longer timers at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type SocketExtra = { viewer?: Viewer; operations?: Set<string>; expiry?: NodeJS.Timeout };
+type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout };
+
+/** Closes the socket with 4403 once `expiresAt` passes; a wait past the timer limit is re-armed in steps. */
+function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
+  const wait = expiresAt - Date.now();
+  if (wait <= 0) return extra.socket.close(CloseCode.Forbidden, 'Token expired');
+  extra.expiry = setTimeout(() => closeAtExpiry(extra, expiresAt), Math.min(wait, MAX_TIMER_MS));
+}
 
 /**
  * graphql-ws on the HTTP server's /graphql path. The token is checked once, at
@@ -33,20 +42,17 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
           const viewer = await services.auth.fromHeader(ctx.connectionParams?.authorization);
           if (!viewer) return false;
           ctx.extra.viewer = viewer;
-          ctx.extra.operations = new Set();
-          const exp = viewer.expiresAt;
-          if (exp != null) {
-            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), Math.max(0, exp - Date.now()));
-          }
+          if (viewer.expiresAt != null) closeAtExpiry(ctx.extra, viewer.expiresAt);
           return true;
         } catch {
           return false;
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-      onSubscribe: async (ctx, id, payload) => {
-        const operations = ctx.extra.operations!;
-        if (operations.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+      onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws lists every running operation, this one included, and drops one
+        // the moment the client completes it, so an unsubscribe frees its place at once.
+        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} operations at once on one socket`)];
         }
         const host = ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`;
@@ -55,37 +61,46 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
           socketBaseUrl: `http://${host}`,
           params: payload,
         });
-        let document;
+        // Errors are returned, not thrown: a thrown one would close the whole socket with
+        // every other subscription on it. graphql-armor's limits throw from parse and validate.
         try {
-          document = parse(payload.query);
+          const document = parse(payload.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
+          return {
+            schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe },
+          };
         } catch (error) {
-          // Returned, not thrown: a thrown error would close the whole socket.
-          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error in the operation')];
+          if (error instanceof GraphQLError) return [error];
+          throw error;
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        operations.add(id);
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
       },
-      onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
     },
     wss,
   );
 
   return {
     wss,
-    /** Closes every socket with 1001 (going away) and stops accepting new ones. */
+    /**
+     * Closes every socket with 1001 (going away) and stops accepting new ones.
+     * A client that never answers the close is cut off after the shutdown
+     * grace, rather than after ws's own 30 seconds.
+     */
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await disposable.dispose?.();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      const cutoff = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, services.config.shutdownGraceMs);
+      try {
+        await disposable.dispose();
+      } finally {
+        clearTimeout(cutoff);
+      }
     },
   };
 }
