@@ -20,8 +20,25 @@ export function openDatabase(file: string, options: { onStatement?: (sql: string
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
   const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  migrateBesideOthers(db);
   return db;
+}
+
+/**
+ * drizzle's migrator reads which migrations ran before it takes the write lock,
+ * so two processes starting together on a new file can both try the first one;
+ * the loser fails ("table already exists") and rolls back. Running it again
+ * then finds the work done. A migration that is really broken fails every time.
+ */
+function migrateBesideOthers(db: Db): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return migrate(db, { migrationsFolder: MIGRATIONS });
+    } catch (error) {
+      if (attempt === 5) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
+    }
+  }
 }
 
 /**
