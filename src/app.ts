@@ -75,6 +75,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
       clearTimeout(grace);
       await scheduler.stop();
       closeDatabase(db);
+      store.close();
     },
   };
 }

@@ -15,30 +15,60 @@ export interface ReceivedFile {
   tempPath: string;
 }
 
+/** Temporary folders of the stores open in this process (tests run several). */
+const openTempDirs = new Set<string>();
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Evidence files on disk. Uploads stream into `tmp/` while they are hashed,
- * sniffed and counted; accepted ones move to `files/<aa>/<sha256>`
+ * Evidence files on disk. Uploads stream into `tmp/<pid>-<id>/` while they are
+ * hashed, sniffed and counted; accepted ones move to `files/<aa>/<sha256>`
  * (content-addressed, so a path never comes from the client).
  */
 export class FileStore {
+  /** This store's own temporary folder: another process on the same DATA_DIR has its own. */
   readonly tmpDir: string;
   readonly filesDir: string;
+  private readonly tmpRoot: string;
 
   constructor(dataDir: string) {
-    this.tmpDir = path.join(dataDir, 'tmp');
+    this.tmpRoot = path.join(dataDir, 'tmp');
+    this.tmpDir = path.join(this.tmpRoot, `${process.pid}-${randomUUID().slice(0, 8)}`);
     this.filesDir = path.join(dataDir, 'files');
     fs.mkdirSync(this.tmpDir, { recursive: true });
     fs.mkdirSync(this.filesDir, { recursive: true });
+    openTempDirs.add(this.tmpDir);
   }
 
-  /** Removes what a crash left in the temporary folder: nothing there was ever acknowledged. */
+  /**
+   * Removes what dead processes left in the temporary folder: nothing there was
+   * ever acknowledged. A folder whose process still runs is another server on
+   * this DATA_DIR, mid-upload, and stays. (Processes must share a PID namespace.)
+   */
   cleanTemp(): number {
     let removed = 0;
-    for (const name of fs.readdirSync(this.tmpDir)) {
-      fs.rmSync(path.join(this.tmpDir, name), { force: true, recursive: true });
+    for (const name of fs.readdirSync(this.tmpRoot)) {
+      const entry = path.join(this.tmpRoot, name);
+      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+      const alive = openTempDirs.has(entry) || (pid !== process.pid && Number.isSafeInteger(pid) && isRunning(pid));
+      if (alive) continue;
+      fs.rmSync(entry, { force: true, recursive: true });
       removed++;
     }
     return removed;
+  }
+
+  /** Gives up this store's temporary folder once no upload can be running. */
+  close(): void {
+    openTempDirs.delete(this.tmpDir);
+    fs.rmSync(this.tmpDir, { force: true, recursive: true });
   }
 
   /**
