@@ -85,6 +85,8 @@ export interface StreamedUpload {
   sent(): number;
   /** Stops sending without ending the request, as a client on a dead network would. */
   stall(): void;
+  /** Goes on sending after a stall. */
+  resume(): void;
 }
 
 /**
@@ -109,13 +111,22 @@ export function streamUpload(url: string, headers: Record<string, string>, body:
   });
   // A test that crashes the server expects this to fail; it still may await it.
   answer.catch(() => undefined);
-  timer = setInterval(() => {
+  const send = () => {
     const slice = body.subarray(sent, sent + pace.chunk);
     sent += slice.length;
     if (sent >= body.length) {
       clearInterval(timer);
       req.end(slice);
     } else req.write(slice);
-  }, pace.everyMs);
-  return { answer, sent: () => sent, stall: () => clearInterval(timer) };
+  };
+  timer = setInterval(send, pace.everyMs);
+  return {
+    answer,
+    sent: () => sent,
+    stall: () => clearInterval(timer),
+    resume: () => {
+      clearInterval(timer);
+      timer = setInterval(send, pace.everyMs);
+    },
+  };
 }
