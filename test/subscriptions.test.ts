@@ -133,8 +133,9 @@ describe('messageBox', () => {
     expect(events.map((e) => e.message.id)).toEqual(expected.map((m) => m.id));
     // unreadCount is counted as an event is sent, so it shows each group was committed while the replay was still going.
     const unreadBefore = backlog + 1;
-    expect(events.slice(0, REPLAY_BATCH).some((e) => e.unreadCount === unreadBefore + group)).toBe(true);
-    expect(events.slice(REPLAY_BATCH, backlog + group).some((e) => e.unreadCount === unreadBefore + 2 * group)).toBe(true);
+    const during = (from: number, to: number, unread: number) => events.slice(from, to).some((e) => e.unreadCount === unread);
+    expect(during(0, REPLAY_BATCH, unreadBefore + group), 'first group committed while the first batch was being sent').toBe(true);
+    expect(during(REPLAY_BATCH, backlog + group, unreadBefore + 2 * group), 'second group committed while the last batch was being sent').toBe(true);
 
     // A duplicate still on its way would arrive before this new message.
     await createMessages(server, 'shop-busy', 1);
