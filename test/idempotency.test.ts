@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDb } from './db-file.ts';
-import { fixture, openCase, startServer, storedFiles, submitEvidence, type TestServer, type UploadFile } from './helpers.ts';
+import { FakeClock, fixture, openCase, startServer, storedFiles, submitEvidence, type TestServer, type UploadFile } from './helpers.ts';
 
 let server: TestServer;
 let shopA: string;
@@ -121,5 +121,22 @@ describe('idempotencyKey', () => {
     expect(refused.body.data!.submitEvidence.__typename).toBe('FileRejectedError');
     const retried = await submitEvidence(server, shopA, { evidenceRequestId: requestId!, explanation: 'Look', idempotencyKey: key }, PHOTO);
     expect(retried.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
+  });
+
+  it('still answers a retry with the first submission a full day later', async () => {
+    const clock = new FakeClock(Date.now());
+    const later = await startServer({}, { clock });
+    try {
+      const token = await later.merchantToken('shop-a');
+      const { requestId } = await openCase(later, 'shop-a');
+      const input = { evidenceRequestId: requestId!, explanation: 'Shipped intact', idempotencyKey: randomUUID() };
+      const first = await submitEvidence(later, token, input, PHOTO);
+      clock.advance(24 * 3_600_000);
+      const retry = await submitEvidence(later, token, input, PHOTO);
+      expect(retry.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
+      expect(withoutUrls(submission(retry.body.data!.submitEvidence))).toEqual(withoutUrls(submission(first.body.data!.submitEvidence)));
+    } finally {
+      await later.stop();
+    }
   });
 });
