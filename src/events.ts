@@ -21,19 +21,23 @@ export type Events = ReturnType<typeof createEvents>;
 export function createEvents() {
   const target = new EventTarget();
   const pubsub = createPubSub<Topics>({ eventTarget: target });
+  const on = <T>(type: string, listener: (payload: T) => void) => {
+    const handler = (event: Event) => listener((event as CustomEvent<T>).detail);
+    target.addEventListener(type, handler);
+    return () => target.removeEventListener(type, handler);
+  };
   return {
-    subscribe: pubsub.subscribe.bind(pubsub),
     /**
      * Calls `listener` on every publish to one keyed topic until the returned
-     * function is called. Unlike `subscribe` it keeps no queue: a subscriber
-     * whose client stops reading cannot pile events up (past 1,024 pending,
-     * yoga's repeater throws in the publisher's listener and the process dies).
+     * function is called. It keeps no queue, unlike pubsub.subscribe: a
+     * subscriber whose client stops reading cannot pile events up (past 1,024
+     * pending, yoga's repeater throws in the publisher and the process dies).
      */
     listen<K extends 'message' | 'log'>(topic: K, id: Topics[K][0], listener: (payload: Topics[K][1]) => void): () => void {
-      const type = `${topic}:${id}`; // createPubSub's key for a topic with an id
-      const handler = (event: Event) => listener((event as CustomEvent<Topics[K][1]>).detail);
-      target.addEventListener(type, handler);
-      return () => target.removeEventListener(type, handler);
+      return on(`${topic}:${id}`, listener); // createPubSub's key for a topic with an id
+    },
+    onRoundsChanged(listener: () => void): () => void {
+      return on('roundsChanged', listener);
     },
     /** Announces what a committed write produced; call only after the commit. */
     publishChanges(changes: Changes): void {

@@ -76,3 +76,18 @@ export function countLogs(db: Db, afterSaleIds: readonly number[]): Map<number, 
 export function getLog(db: Db, id: number): AfterSaleLogRow | undefined {
   return db.select().from(afterSaleLogs).where(eq(afterSaleLogs.id, id)).get();
 }
+
+/** Log lines of one after-sale after line `afterId`, oldest first: what a live follower has not seen yet. */
+export function logsAfter(db: Db, afterSaleId: number, afterId: number, limit: number): AfterSaleLogRow[] {
+  return db
+    .select()
+    .from(afterSaleLogs)
+    .where(and(eq(afterSaleLogs.afterSaleId, afterSaleId), gt(afterSaleLogs.id, afterId)))
+    .orderBy(afterSaleLogs.id)
+    .limit(limit)
+    .all();
+}
+
+export function newestLogId(db: Db, afterSaleId: number): number {
+  return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).where(eq(afterSaleLogs.afterSaleId, afterSaleId)).get()?.id ?? 0;
+}

@@ -78,3 +78,7 @@ export function markMessagesRead(db: Db, merchantId: string, ids: readonly numbe
 export function messagesByIds(db: Db, ids: readonly number[]): MessageRow[] {
   return db.select().from(messages).where(inArray(messages.id, [...ids])).all();
 }
+
+export function newestMessageId(db: Db, merchantId: string): number {
+  return db.select({ id: sql<number | null>`max(${messages.id})` }).from(messages).where(eq(messages.merchantId, merchantId)).get()?.id ?? 0;
+}

@@ -64,11 +64,7 @@ export class DeadlineScheduler {
 
   async start(): Promise<{ expired: number; reminded: number }> {
     this.stopped = false;
-    const iterator = this.events.subscribe('roundsChanged')[Symbol.asyncIterator]();
-    this.unsubscribe = () => void iterator.return?.();
-    void (async () => {
-      while (!(await iterator.next()).done) this.arm();
-    })();
+    this.unsubscribe = this.events.onRoundsChanged(() => this.arm());
     const caughtUp = await this.drain();
     this.arm();
     return caughtUp;

@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { createLoaders, type Context } from '../context.ts';
-import type { Db } from '../db/client.ts';
-import { countMessages, listMessages, messagesAfter } from '../db/messages.ts';
+import { logsAfter, newestLogId } from '../db/logs.ts';
+import { countMessages, messagesAfter, newestMessageId } from '../db/messages.ts';
 import type { AfterSaleLogRow, MessageRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { localId } from './ids.ts';
@@ -26,22 +26,26 @@ const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: nu
 });
 
 /**
- * The shop's messages after `afterId` (without one: those created from now
- * on), oldest first, for as long as the client listens. The database is the
- * feed and a live event only says "look again", so replay and live are one
- * loop reading after the last message sent: no gap and no duplicate between
- * them, and a client that reads slowly holds a cursor, not a growing queue.
- * A Repeater, not an async generator, so that a client's `complete` stops it
- * at once instead of after the shop's next message.
+ * Rows after `afterId` (without one: those written from now on), oldest first,
+ * for as long as the client listens. The database is the feed and a live event
+ * only says "look again", so replay and live are one loop reading after the
+ * last row sent: no gap and no duplicate between them, and a client that reads
+ * slowly holds a cursor, not a growing queue. A Repeater, not an async
+ * generator, so that a client's `complete` stops it at once instead of after
+ * the next event.
  */
-function messageFeed(ctx: Context, merchantId: string, afterId: number | null): Repeater<MessageRow> {
-  const { db, events } = ctx.services;
-  return new Repeater<MessageRow>(async (push, stop) => {
+function databaseFeed<T extends { id: number }>(source: {
+  listen: (wake: () => void) => () => void;
+  readAfter: (lastId: number, limit: number) => T[];
+  newestId: () => number;
+  afterId: number | null;
+}): Repeater<T> {
+  return new Repeater<T>(async (push, stop) => {
     let stopped = false;
     let changed = true;
     let wake = () => {};
     // Listening starts before the first read, so a commit after any read is looked for again.
-    const unlisten = events.listen('message', merchantId, () => {
+    const unlisten = source.listen(() => {
       changed = true;
       wake();
     });
@@ -50,17 +54,17 @@ function messageFeed(ctx: Context, merchantId: string, afterId: number | null): 
       wake();
     });
     try {
-      let last = afterId ?? newestMessageId(db, merchantId);
+      let last = source.afterId ?? source.newestId();
       while (!stopped) {
         if (!changed) await new Promise<void>((resolve) => (wake = resolve));
         changed = false;
-        let batch: MessageRow[];
+        let batch: T[];
         do {
-          batch = messagesAfter(db, merchantId, last, REPLAY_BATCH);
-          for (const message of batch) {
+          batch = source.readAfter(last, REPLAY_BATCH);
+          for (const row of batch) {
             if (stopped) return;
-            last = message.id;
-            await push(message);
+            last = row.id;
+            await push(row);
           }
         } while (batch.length === REPLAY_BATCH);
       }
@@ -68,10 +72,6 @@ function messageFeed(ctx: Context, merchantId: string, afterId: number | null): 
       unlisten();
     }
   });
-}
-
-function newestMessageId(db: Db, merchantId: string): number {
-  return listMessages(db, merchantId, { first: 1, beforeId: null, unreadOnly: false }).rows[0]?.id ?? 0;
 }
 
 /**
@@ -93,7 +93,13 @@ builder.subscriptionFields((t) => ({
     args: { after: t.arg.string({ description: 'Replay everything after this message cursor first.' }) },
     subscribe: (_root, args, ctx) => {
       const merchantId = merchantOf(ctx);
-      return messageFeed(ctx, merchantId, args.after ? messageIdOfCursor(args.after) : null);
+      const { db, events } = ctx.services;
+      return databaseFeed<MessageRow>({
+        listen: (wake) => events.listen('message', merchantId, wake),
+        readAfter: (lastId, limit) => messagesAfter(db, merchantId, lastId, limit),
+        newestId: () => newestMessageId(db, merchantId),
+        afterId: args.after ? messageIdOfCursor(args.after) : null,
+      });
     },
     resolve: (message, _args, ctx) => {
       freshLoaders(ctx);
@@ -115,7 +121,14 @@ builder.subscriptionFields((t) => ({
       if (id == null || !(await ctx.loaders.afterSale.load(id))) {
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
-      return ctx.services.events.subscribe('log', id) as AsyncIterable<AfterSaleLogRow>;
+      const afterSaleId = id;
+      const { db, events } = ctx.services;
+      return databaseFeed<AfterSaleLogRow>({
+        listen: (wake) => events.listen('log', afterSaleId, wake),
+        readAfter: (lastId, limit) => logsAfter(db, afterSaleId, lastId, limit),
+        newestId: () => newestLogId(db, afterSaleId),
+        afterId: null,
+      });
     },
     resolve: (log, _args, ctx) => {
       freshLoaders(ctx);
