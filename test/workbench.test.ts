@@ -72,8 +72,8 @@ describe('awaitingEvidence', () => {
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { appliedBefore } }))).toEqual(['AS100', 'AS101', 'AS102']);
   });
 
-  it('refuses a page over 100, a foreign cursor and a negative deadline filter', async () => {
-    for (const variables of [{ first: 101 }, { after: 'bm90LWEtY3Vyc29y' }, { filter: { dueWithinHours: -1 } }]) {
+  it('refuses a page over 100, a foreign cursor, a negative deadline filter and an over-long search', async () => {
+    for (const variables of [{ first: 101 }, { after: 'bm90LWEtY3Vyc29y' }, { filter: { dueWithinHours: -1 } }, { filter: { search: 'A'.repeat(65) } }]) {
       const res = await server.gql(shopA, WORKBENCH, variables);
       expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(res.data).toBeNull();

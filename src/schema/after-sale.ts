@@ -67,7 +67,7 @@ const AwaitingEvidenceFilter = builder.inputType('AwaitingEvidenceFilter', {
   description: 'Narrows the workbench list. All given conditions must hold.',
   fields: (t) => ({
     dueWithinHours: t.float({ description: 'Only rounds due at most this many hours from now (0 or more).' }),
-    search: t.string({ description: 'An after-sale number or order number, exact or a prefix of it.' }),
+    search: t.string({ description: 'An after-sale number or order number, exact or a prefix of it; at most 64 characters.' }),
     type: t.field({ type: AfterSaleTypeEnum, description: 'Only after-sales of this type.' }),
     appliedAfter: t.field({ type: 'DateTime', description: 'Only after-sales applied for at or after this instant.' }),
     appliedBefore: t.field({ type: 'DateTime', description: 'Only after-sales applied for before this instant.' }),
@@ -106,6 +106,8 @@ builder.queryFields((t) => ({
       if (f.dueWithinHours != null && !(f.dueWithinHours >= 0 && f.dueWithinHours <= 24 * 366)) {
         throw badInput('filter.dueWithinHours must be between 0 and 8784');
       }
+      // Numbers are at most 64 characters, so a longer search can match nothing.
+      if (f.search != null && f.search.trim().length > 64) throw badInput('filter.search must be at most 64 characters');
       const filter = {
         dueWithinMs: f.dueWithinHours == null ? null : Math.round(f.dueWithinHours * 3_600_000),
         search: f.search,
