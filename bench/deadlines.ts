@@ -1,0 +1,125 @@
+import { openDatabase, closeDatabase } from '../src/db/client.ts';
+import { nextDeadlineInstant } from '../src/db/deadlines.ts';
+import { createEvents } from '../src/events.ts';
+import { DeadlineScheduler, systemClock } from '../src/jobs/scheduler.ts';
+import { spawnChild } from './lib/child.ts';
+import { dbFile, percentile, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
+import { BENCH_SHOP, seedDeadlines } from './lib/seed.ts';
+import { WORKBENCH_QUERY } from './workbench-query.ts';
+
+const LEAD_MS = 12 * 3_600_000;
+/** 20 workbench pages a second during the catch-up. */
+const WORKBENCH_EVERY_MS = 50;
+
+/**
+ * Merchants using the workbench during the catch-up: open-loop, one request
+ * every `everyMs` whether or not the last one has answered, until `stop`
+ * resolves; returns each one's latency (ms).
+ */
+async function workbenchLoad(url: string, token: string, everyMs: number, stop: Promise<unknown>) {
+  const latencies: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const body = JSON.stringify({ query: WORKBENCH_QUERY, variables: { first: 50 } });
+  const one = async () => {
+    const t = performance.now();
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const json = (await res.json()) as { errors?: unknown };
+    if (json.errors) throw new Error(`workbench failed during catch-up: ${JSON.stringify(json.errors)}`);
+    latencies.push(performance.now() - t);
+  };
+  let failure: unknown = null;
+  const timer = setInterval(() => {
+    const p = one().catch((e) => void (failure = e)).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }, everyMs);
+  await stop;
+  clearInterval(timer);
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  return latencies;
+}
+
+/** What one scheduler tick costs with nothing due: the sweep, then the query that re-arms the timer. */
+function sweepCost(file: string, runs: number) {
+  const db = openDatabase(file);
+  try {
+    const scheduler = new DeadlineScheduler(db, createEvents(), systemClock, { reminderLeadMs: LEAD_MS, sweepIntervalMs: 5000 });
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      const done = scheduler.sweepOnce();
+      nextDeadlineInstant(db, LEAD_MS);
+      times.push(performance.now() - t);
+      if (done.expired || done.reminded) throw new Error('something was due; the sweep cost is for an idle table');
+    }
+    return { mean: times.reduce((a, b) => a + b, 0) / runs, p99: percentile(times, 99) };
+  } finally {
+    closeDatabase(db);
+  }
+}
+
+/** The statements of one idle tick, each with SQLite's plan for it. */
+function sweepPlans(file: string): string {
+  const statements: string[] = [];
+  const db = openDatabase(file, { onStatement: (sql) => statements.push(sql) });
+  try {
+    const scheduler = new DeadlineScheduler(db, createEvents(), systemClock, { reminderLeadMs: LEAD_MS, sweepIntervalMs: 5000 });
+    statements.length = 0;
+    scheduler.sweepOnce();
+    nextDeadlineInstant(db, LEAD_MS);
+    return statements
+      .filter((sql) => /^\s*(select|update|insert|delete|with)/i.test(sql))
+      .map((sql) => {
+        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[];
+        return `${sql}\n${plan.map((p) => `    ${p.detail}`).join('\n')}`;
+      })
+      .join('\n');
+  } finally {
+    closeDatabase(db);
+  }
+}
+
+export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
+  const size = ctx.quick ? { rounds: 20_000, due: 2_000, shops: 20 } : { rounds: 1_000_000, due: 100_000, shops: 1_000 };
+  const dataDir = ctx.dir('deadlines');
+  const file = dbFile(dataDir);
+  const t0 = performance.now();
+  seedDeadlines(file, { ...size, now: Date.now() });
+  ctx.log(`seeded ${size.rounds} rounds, ${size.due} of them past due, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const token = await ctx.auth.sign({ role: 'merchant', sub: `${BENCH_SHOP}-staff`, merchantId: BENCH_SHOP });
+
+  // The service starts after "downtime": it listens at once and catches up in the background.
+  const service = spawnChild('service.ts', serviceEnv(ctx, dataDir), 'service-deadlines');
+  let load: number[];
+  let ready: { startMs: number; startedAt: number };
+  try {
+    const { url } = await service.event<{ url: string }>('listening');
+    const caughtUp = service.event<{ startMs: number; startedAt: number }>('ready', 300_000);
+    load = await workbenchLoad(url, token, WORKBENCH_EVERY_MS, caughtUp);
+    ready = await caughtUp;
+    const [{ n: expired }] = await service.request<[{ n: number }]>('sql', {
+      sql: `SELECT count(*) AS n FROM evidence_requests WHERE status = 'EXPIRED' AND closed_at >= ?`,
+      params: [ready.startedAt],
+    });
+    const [{ n: left }] = await service.request<[{ n: number }]>('sql', {
+      sql: `SELECT count(*) AS n FROM evidence_requests WHERE status = 'OPEN' AND due_at <= ?`,
+      params: [Date.now()],
+    });
+    if (expired !== size.due || left !== 0) throw new Error(`catch-up expired ${expired} of ${size.due} rounds and left ${left}`);
+  } finally {
+    await service.stop();
+  }
+  const rate = size.due / (ready.startMs / 1000);
+  const p99 = percentile(load, 99);
+  ctx.log(`catch-up: ${size.due} rounds in ${(ready.startMs / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s; ${load.length} workbench requests meanwhile, p99 ${p99.toFixed(1)} ms`);
+
+  const cost = sweepCost(file, ctx.quick ? 100 : 1000);
+  ctx.note('Deadline sweep with nothing due: statements and query plans', sweepPlans(file));
+  return [
+    { key: 'deadlines.catchUpRate', label: `Deadlines: catch-up of ${size.due} due rounds (${size.rounds} in table)`, value: rate, unit: 'rounds/s', target: { op: '>=', value: 20_000 } },
+    { key: 'deadlines.workbenchP99', label: 'Deadlines: workbench p99 during catch-up (20 req/s)', value: p99, unit: 'ms', target: { op: '<', value: 100 } },
+    { key: 'deadlines.workbenchRequests', label: 'Deadlines: workbench requests answered during catch-up', value: load.length, unit: 'req' },
+    { key: 'deadlines.idleSweepMean', label: 'Deadlines: idle sweep (sweep + re-arm), mean', value: cost.mean, unit: 'ms', target: { op: '<', value: 2 } },
+    { key: 'deadlines.idleSweepP99', label: 'Deadlines: idle sweep (sweep + re-arm), p99', value: cost.p99, unit: 'ms' },
+  ];
+}

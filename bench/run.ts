@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Auth } from '../src/auth.ts';
+import { BENCH_DIR, childNodeArgs } from './lib/child.ts';
+import { met, type BenchContext, type Figure } from './lib/common.ts';
+import { deadlines } from './deadlines.ts';
+import { fanout } from './fanout.ts';
+import { uploads } from './upload.ts';
+import { workbench } from './workbench.ts';
+
+/**
+ * `npm run bench` runs every figure at full size (minutes); `-- --quick` runs
+ * them at tiny sizes in seconds, so they never rot; `-- --only upload,fanout`
+ * runs some; `-- --profile` writes a CPU profile of every child process to
+ * bench/profiles/. Prints a table and writes bench/results.json (or --out).
+ */
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
+  workbench,
+  uploads,
+  fanout,
+  deadlines,
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick!;
+const only = values.only ? values.only.split(',') : Object.keys(SCENARIOS);
+const out = path.resolve(values.out ?? path.join(BENCH_DIR, 'results.json'));
+if (values.profile) {
+  const dir = path.join(BENCH_DIR, 'profiles');
+  fs.mkdirSync(dir, { recursive: true });
+  // One folder per child: the loader thread of tsx writes a profile of its own beside the main thread's.
+  childNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}/%NAME%`);
+}
+
+function machine() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    nproc: os.availableParallelism(),
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: os.release(),
+  };
+}
+
+function format(n: number | undefined): string {
+  if (n === undefined) return '';
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n) || Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(Math.abs(n) >= 10 ? 1 : Math.abs(n) >= 1 ? 2 : 3);
+}
+
+function table(figures: Figure[]): string {
+  const rows = figures.map((f) => {
+    const ok = met(f);
+    return [
+      f.label,
+      `${format(f.value)} ${f.unit}`,
+      f.baseline === undefined ? '' : `${format(f.baseline)} ${f.unit}`,
+      f.target ? `${f.target.op} ${format(f.target.value)}` : '',
+      ok === null ? '' : ok ? 'met' : 'NOT MET',
+    ];
+  });
+  const head = ['figure', 'value', 'raw baseline', 'target', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-bench-'));
+const secret = `bench-${Math.random().toString(36).slice(2)}-secret-0123456789`;
+const notes: Record<string, string> = {};
+const ctx: BenchContext = {
+  quick,
+  secret,
+  auth: new Auth(secret),
+  dir(name) {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  },
+  log: (...args) => console.log('  ', ...args),
+  note(title, text) {
+    notes[title] = text;
+  },
+};
+
+const started = Date.now();
+const figures: Figure[] = [];
+const failures: Record<string, string> = {};
+try {
+  for (const name of only) {
+    const scenario = SCENARIOS[name];
+    if (!scenario) throw new Error(`no scenario "${name}"; there are ${Object.keys(SCENARIOS).join(', ')}`);
+    console.log(`${name}${quick ? ' (quick)' : ''}`);
+    const t0 = performance.now();
+    try {
+      figures.push(...(await scenario(ctx)));
+    } catch (error) {
+      failures[name] = String((error as Error).stack ?? error);
+      console.error(`  ${name} failed:`, error);
+    }
+    console.log(`   ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+const results = {
+  mode: quick ? 'quick' : 'full',
+  startedAt: new Date(started).toISOString(),
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  machine: machine(),
+  figures: Object.fromEntries(
+    figures.map((f) => [f.key, { label: f.label, value: f.value, unit: f.unit, baseline: f.baseline, target: f.target, met: met(f) }]),
+  ),
+  notes,
+  failures,
+};
+fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\n${table(figures)}\n`);
+for (const [title, text] of Object.entries(notes)) console.log(`${title}\n${text}\n`);
+console.log(`${results.machine.nproc} × ${results.machine.cpu}, node ${results.machine.node}; ${results.durationSeconds} s; written to ${path.relative(process.cwd(), out)}`);
+if (Object.keys(failures).length) console.error(`failed: ${Object.keys(failures).join(', ')}`);
+// Sockets a failed scenario left open must not keep the bench running.
+process.exit(Object.keys(failures).length ? 1 : 0);
