@@ -27,6 +27,15 @@ function random(seed: number) {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A deadline `from + share of span`, rising with the id give or take a minute:
+ * rounds are opened in id order with one window, so they fall due in about
+ * that order too (which keeps a catch-up's writes near each other on disk).
+ */
+function deadline(id: number, total: number, from: number, span: number, rnd: () => number): number {
+  return from + Math.floor((id / total) * span) - Math.floor(rnd() * 60_000);
+}
 const hex64 = (n: number) => n.toString(16).padStart(64, '0');
 
 class Ids {
@@ -105,7 +114,7 @@ export function seedWorkbench(file: string, opts: { afterSales: number; logsPerA
           const first = round(t, ids, id, merchantId, { requestedAt, dueAt: requestedAt + DAY, status: 'SUBMITTED', remindedAt: null, closedAt: requestedAt + 2 * HOUR });
           submission(t, ids, first, id, merchantId, requestedAt + 2 * HOUR, 1 + (id % 3));
         }
-        const dueAt = now + HOUR + Math.floor(rnd() * 22 * HOUR);
+        const dueAt = deadline(id, opts.afterSales, now + 2 * HOUR, 21 * HOUR, rnd);
         const remindedAt = dueAt - now < 12 * HOUR + HOUR ? now - HOUR : null;
         round(t, ids, id, merchantId, { requestedAt: dueAt - DAY, dueAt, status: 'OPEN', remindedAt, closedAt: null });
         afterSale(t, id, merchantId, 'AWAITING_MERCHANT_EVIDENCE', appliedAt, null);
@@ -149,11 +158,11 @@ export function seedDeadlines(file: string, opts: { rounds: number; due: number;
         round(t, ids, id, merchantId, { requestedAt, dueAt: requestedAt + DAY, status: 'CANCELLED', remindedAt: null, closedAt: requestedAt + 30 * 60_000 });
       }
       if (due) {
-        const dueAt = now - 1000 - Math.floor(rnd() * 2 * HOUR);
+        const dueAt = deadline(id, afterSales, now - 2 * HOUR, 2 * HOUR - 1000, rnd);
         round(t, ids, id, merchantId, { requestedAt: dueAt - DAY, dueAt, status: 'OPEN', remindedAt: dueAt - 12 * HOUR, closedAt: null });
         afterSale(t, id, merchantId, 'AWAITING_MERCHANT_EVIDENCE', appliedAt, null);
       } else if (bench) {
-        const dueAt = now + HOUR + Math.floor(rnd() * 22 * HOUR);
+        const dueAt = deadline(id, afterSales, now + 2 * HOUR, 21 * HOUR, rnd);
         const remindedAt = dueAt - now < 12 * HOUR + HOUR ? now - HOUR : null;
         round(t, ids, id, merchantId, { requestedAt: dueAt - DAY, dueAt, status: 'OPEN', remindedAt, closedAt: null });
         afterSale(t, id, merchantId, 'AWAITING_MERCHANT_EVIDENCE', appliedAt, null);

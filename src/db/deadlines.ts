@@ -4,6 +4,7 @@ import { writeTransaction } from './client.ts';
 import { noChanges, type Changes } from './changes.ts';
 import { appendLog, SYSTEM } from './logs.ts';
 import { createMessage } from './messages.ts';
+import { prepared, value } from './prepared.ts';
 import { iso, isReminderDue, loadAfterSale, resolveAfterSale, sendReminder } from './rounds.ts';
 import { evidenceRequests, type EvidenceRequestRow } from './schema.ts';
 
@@ -13,13 +14,14 @@ import { evidenceRequests, type EvidenceRequestRow } from './schema.ts';
 
 /** Expires one open, past-due round and decides for the buyer. False if someone else got there first. */
 function expireRound(tx: Db, changes: Changes, round: EvidenceRequestRow, now: number): boolean {
-  const claimed =
+  const claim = prepared(tx, 'deadlines.claimExpiry', () =>
     tx
       .update(evidenceRequests)
-      .set({ status: 'EXPIRED', closedAt: now })
-      .where(and(eq(evidenceRequests.id, round.id), eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, now)))
-      .run().changes === 1;
-  if (!claimed) return false;
+      .set({ status: 'EXPIRED', closedAt: value('now') })
+      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+      .prepare(),
+  );
+  if (claim.run({ id: round.id, now }).changes !== 1) return false;
   const afterSale = loadAfterSale(tx, round.afterSaleId);
   appendLog(tx, changes, {
     afterSaleId: afterSale.id,
@@ -45,15 +47,17 @@ function expireRound(tx: Db, changes: Changes, round: EvidenceRequestRow, now: n
 export function expireDueRequests(db: Db, now: number, limit: number): { count: number; changes: Changes } {
   return writeTransaction(db, (tx) => {
     const changes = noChanges();
-    const due = tx
-      .select()
-      .from(evidenceRequests)
-      .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, now)))
-      .orderBy(asc(evidenceRequests.dueAt))
-      .limit(limit)
-      .all();
+    const select = prepared(tx, 'deadlines.dueExpiries', () =>
+      tx
+        .select()
+        .from(evidenceRequests)
+        .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+        .orderBy(asc(evidenceRequests.dueAt))
+        .limit(sql.placeholder('limit'))
+        .prepare(),
+    );
     let count = 0;
-    for (const round of due) if (expireRound(tx, changes, round, now)) count++;
+    for (const round of select.all({ now, limit })) if (expireRound(tx, changes, round, now)) count++;
     return { count, changes };
   });
 }
@@ -62,30 +66,33 @@ export function expireDueRequests(db: Db, now: number, limit: number): { count: 
 export function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): { count: number; changes: Changes } {
   return writeTransaction(db, (tx) => {
     const changes = noChanges();
-    const due = tx
-      .select()
-      .from(evidenceRequests)
-      .where(
-        and(
-          eq(evidenceRequests.status, 'OPEN'),
-          isNull(evidenceRequests.remindedAt),
-          lt(evidenceRequests.dueAt, now + leadMs),
-          gt(evidenceRequests.dueAt, now),
-        ),
-      )
-      .orderBy(asc(evidenceRequests.dueAt))
-      .limit(limit)
-      .all();
+    const select = prepared(tx, 'deadlines.dueReminders', () =>
+      tx
+        .select()
+        .from(evidenceRequests)
+        .where(
+          and(
+            eq(evidenceRequests.status, 'OPEN'),
+            isNull(evidenceRequests.remindedAt),
+            lt(evidenceRequests.dueAt, sql.placeholder('remindBefore')),
+            gt(evidenceRequests.dueAt, sql.placeholder('now')),
+          ),
+        )
+        .orderBy(asc(evidenceRequests.dueAt))
+        .limit(sql.placeholder('limit'))
+        .prepare(),
+    );
+    const claim = prepared(tx, 'deadlines.claimReminder', () =>
+      tx
+        .update(evidenceRequests)
+        .set({ remindedAt: value('now') })
+        .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
+        .prepare(),
+    );
     let count = 0;
-    for (const round of due) {
+    for (const round of select.all({ now, remindBefore: now + leadMs, limit })) {
       if (!isReminderDue(round.dueAt, now, leadMs)) continue;
-      const claimed =
-        tx
-          .update(evidenceRequests)
-          .set({ remindedAt: now })
-          .where(and(eq(evidenceRequests.id, round.id), eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
-          .run().changes === 1;
-      if (!claimed) continue;
+      if (claim.run({ id: round.id, now }).changes !== 1) continue;
       sendReminder(tx, changes, round, loadAfterSale(tx, round.afterSaleId), now);
       count++;
     }
@@ -95,16 +102,20 @@ export function remindDueRequests(db: Db, now: number, leadMs: number, limit: nu
 
 /** The next instant at which a reminder or an expiry falls due, or null when no round is open. */
 export function nextDeadlineInstant(db: Db, leadMs: number): number | null {
-  const expiry = db
-    .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
-    .from(evidenceRequests)
-    .where(eq(evidenceRequests.status, 'OPEN'))
-    .get()?.at;
-  const reminder = db
-    .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
-    .from(evidenceRequests)
-    .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
-    .get()?.at;
-  const instants = [expiry, reminder == null ? null : reminder - leadMs + 1].filter((v): v is number => v != null);
+  const { expiry, reminder } = prepared(db, 'deadlines.next', () => ({
+    expiry: db
+      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+      .from(evidenceRequests)
+      .where(eq(evidenceRequests.status, 'OPEN'))
+      .prepare(),
+    reminder: db
+      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+      .from(evidenceRequests)
+      .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
+      .prepare(),
+  }));
+  const expiryAt = expiry.get()?.at;
+  const reminderAt = reminder.get()?.at;
+  const instants = [expiryAt, reminderAt == null ? null : reminderAt - leadMs + 1].filter((v): v is number => v != null);
   return instants.length ? Math.min(...instants) : null;
 }

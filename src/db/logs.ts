@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import type { Changes } from './changes.ts';
+import { prepared } from './prepared.ts';
 import { afterSaleLogs, type AfterSaleLogRow, type LogAction, type LogActor } from './schema.ts';
 
 export interface Actor {
@@ -16,18 +17,21 @@ export function appendLog(
   changes: Changes,
   entry: { afterSaleId: number; at: number; actor: Actor; action: LogAction; summary: string },
 ): AfterSaleLogRow {
-  const row = tx
-    .insert(afterSaleLogs)
-    .values({
-      afterSaleId: entry.afterSaleId,
-      at: entry.at,
-      actor: entry.actor.kind,
-      actorId: entry.actor.id,
-      action: entry.action,
-      summary: entry.summary,
-    })
-    .returning()
-    .get();
+  const insert = prepared(tx, 'logs.append', () =>
+    tx
+      .insert(afterSaleLogs)
+      .values({
+        afterSaleId: sql.placeholder('afterSaleId'),
+        at: sql.placeholder('at'),
+        actor: sql.placeholder('actor'),
+        actorId: sql.placeholder('actorId'),
+        action: sql.placeholder('action'),
+        summary: sql.placeholder('summary'),
+      })
+      .returning()
+      .prepare(),
+  );
+  const row = insert.get({ ...entry, actor: entry.actor.kind, actorId: entry.actor.id })!;
   changes.logs.push(row);
   return row;
 }

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import type { Changes } from './changes.ts';
+import { prepared } from './prepared.ts';
 import { messages, type MessageKind, type MessageRow } from './schema.ts';
 
 export function createMessage(
@@ -8,18 +9,21 @@ export function createMessage(
   changes: Changes,
   message: { merchantId: string; afterSaleId: number; kind: MessageKind; title: string; body: string; at: number },
 ): MessageRow {
-  const row = tx
-    .insert(messages)
-    .values({
-      merchantId: message.merchantId,
-      afterSaleId: message.afterSaleId,
-      kind: message.kind,
-      title: message.title,
-      body: message.body,
-      createdAt: message.at,
-    })
-    .returning()
-    .get();
+  const insert = prepared(tx, 'messages.create', () =>
+    tx
+      .insert(messages)
+      .values({
+        merchantId: sql.placeholder('merchantId'),
+        afterSaleId: sql.placeholder('afterSaleId'),
+        kind: sql.placeholder('kind'),
+        title: sql.placeholder('title'),
+        body: sql.placeholder('body'),
+        createdAt: sql.placeholder('at'),
+      })
+      .returning()
+      .prepare(),
+  );
+  const row = insert.get(message)!;
   changes.messages.push(row);
   return row;
 }

@@ -1,9 +1,10 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import type { Changes } from './changes.ts';
 import { NotFoundError } from './errors.ts';
 import { appendLog, SYSTEM, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
+import { prepared, value } from './prepared.ts';
 import { afterSales, evidenceRequests, type AfterSaleRow, type EvidenceRequestRow, type Outcome } from './schema.ts';
 
 // The rules every evidence round follows, shared by the platform's steps, the
@@ -32,13 +33,19 @@ export function secondsRemaining(round: EvidenceRequestRow, now: number): number
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function loadAfterSale(tx: Db, id: number): AfterSaleRow {
-  const row = tx.select().from(afterSales).where(eq(afterSales.id, id)).get();
+  const select = prepared(tx, 'rounds.afterSale', () =>
+    tx.select().from(afterSales).where(eq(afterSales.id, sql.placeholder('id'))).prepare(),
+  );
+  const row = select.get({ id });
   if (!row) throw new NotFoundError('after-sale');
   return row;
 }
 
 export function setAfterSaleStatus(tx: Db, id: number, status: AfterSaleRow['status']): void {
-  tx.update(afterSales).set({ status }).where(eq(afterSales.id, id)).run();
+  const update = prepared(tx, 'rounds.setStatus', () =>
+    tx.update(afterSales).set({ status: value('status') }).where(eq(afterSales.id, sql.placeholder('id'))).prepare(),
+  );
+  update.run({ id, status });
 }
 
 export function sendReminder(tx: Db, changes: Changes, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): void {
@@ -62,13 +69,14 @@ export function sendReminder(tx: Db, changes: Changes, round: EvidenceRequestRow
 }
 
 export function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CANCELLED' | 'SUBMITTED' | 'EXPIRED', now: number): boolean {
-  return (
+  const update = prepared(tx, 'rounds.close', () =>
     tx
       .update(evidenceRequests)
-      .set({ status, closedAt: now })
-      .where(and(eq(evidenceRequests.id, round.id), eq(evidenceRequests.status, 'OPEN')))
-      .run().changes === 1
+      .set({ status: value('status'), closedAt: value('now') })
+      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN')))
+      .prepare(),
   );
+  return update.run({ id: round.id, status, now }).changes === 1;
 }
 
 export function resolveAfterSale(
@@ -79,10 +87,14 @@ export function resolveAfterSale(
   actor: Actor,
   now: number,
 ): void {
-  tx.update(afterSales)
-    .set({ status: 'RESOLVED', outcome: decision.outcome, decidedBy: decision.decidedBy, decidedAt: now, opinion: decision.opinion })
-    .where(eq(afterSales.id, afterSale.id))
-    .run();
+  const update = prepared(tx, 'rounds.resolve', () =>
+    tx
+      .update(afterSales)
+      .set({ status: 'RESOLVED', outcome: value('outcome'), decidedBy: value('decidedBy'), decidedAt: value('now'), opinion: value('opinion') })
+      .where(eq(afterSales.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  update.run({ ...decision, now, id: afterSale.id });
   const forWhom = decision.outcome === 'BUYER_FAVORED' ? 'the buyer' : 'the merchant';
   const how = decision.decidedBy === 'SYSTEM_TIMEOUT' ? 'no evidence arrived in time' : 'platform ruling';
   appendLog(tx, changes, {
