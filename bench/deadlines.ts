@@ -26,6 +26,7 @@ async function workbenchLoad(url: string, token: string, everyMs: number, stop: 
     const json = (await res.json()) as { errors?: unknown };
     if (json.errors) throw new Error(`workbench failed during catch-up: ${JSON.stringify(json.errors)}`);
     latencies.push(performance.now() - t);
+    if (process.env.BENCH_TRACE) console.log('   workbench', Math.round(t), Math.round(performance.now() - t), 'ms');
   };
   let failure: unknown = null;
   const timer = setInterval(() => {

@@ -1,10 +1,11 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { writeTransaction } from './client.ts';
 import { noChanges, type Changes } from './changes.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { appendLog, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
+import { inIds, jsonIds, prepared } from './prepared.ts';
 import { closeRound, iso, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from './rounds.ts';
 import {
   evidenceFiles,
@@ -132,37 +133,49 @@ export function resolveArbitration(
 }
 
 export function requestsByIds(db: Db, ids: readonly number[]): EvidenceRequestRow[] {
-  return db.select().from(evidenceRequests).where(inArray(evidenceRequests.id, [...ids])).all();
+  const select = prepared(db, 'evidence.requestsByIds', () => db.select().from(evidenceRequests).where(inIds(evidenceRequests.id, 'ids')).prepare());
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function requestsByAfterSaleIds(db: Db, ids: readonly number[]): EvidenceRequestRow[] {
-  return db
-    .select()
-    .from(evidenceRequests)
-    .where(inArray(evidenceRequests.afterSaleId, [...ids]))
-    .orderBy(asc(evidenceRequests.afterSaleId), asc(evidenceRequests.id))
-    .all();
+  const select = prepared(db, 'evidence.requestsByAfterSaleIds', () =>
+    db
+      .select()
+      .from(evidenceRequests)
+      .where(inIds(evidenceRequests.afterSaleId, 'ids'))
+      .orderBy(asc(evidenceRequests.afterSaleId), asc(evidenceRequests.id))
+      .prepare(),
+  );
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function submissionsByIds(db: Db, ids: readonly number[]): EvidenceSubmissionRow[] {
-  return db.select().from(evidenceSubmissions).where(inArray(evidenceSubmissions.id, [...ids])).all();
+  const select = prepared(db, 'evidence.submissionsByIds', () => db.select().from(evidenceSubmissions).where(inIds(evidenceSubmissions.id, 'ids')).prepare());
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function submissionsByRequestIds(db: Db, ids: readonly number[]): EvidenceSubmissionRow[] {
-  return db.select().from(evidenceSubmissions).where(inArray(evidenceSubmissions.requestId, [...ids])).all();
+  const select = prepared(db, 'evidence.submissionsByRequestIds', () =>
+    db.select().from(evidenceSubmissions).where(inIds(evidenceSubmissions.requestId, 'ids')).prepare(),
+  );
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function filesByIds(db: Db, ids: readonly number[]): EvidenceFileRow[] {
-  return db.select().from(evidenceFiles).where(inArray(evidenceFiles.id, [...ids])).all();
+  const select = prepared(db, 'evidence.filesByIds', () => db.select().from(evidenceFiles).where(inIds(evidenceFiles.id, 'ids')).prepare());
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function filesBySubmissionIds(db: Db, ids: readonly number[]): EvidenceFileRow[] {
-  return db
-    .select()
-    .from(evidenceFiles)
-    .where(inArray(evidenceFiles.submissionId, [...ids]))
-    .orderBy(asc(evidenceFiles.submissionId), asc(evidenceFiles.position))
-    .all();
+  const select = prepared(db, 'evidence.filesBySubmissionIds', () =>
+    db
+      .select()
+      .from(evidenceFiles)
+      .where(inIds(evidenceFiles.submissionId, 'ids'))
+      .orderBy(asc(evidenceFiles.submissionId), asc(evidenceFiles.position))
+      .prepare(),
+  );
+  return select.all({ ids: jsonIds(ids) });
 }
 
 /** Every content hash the database refers to: what the file store must keep. */

@@ -1,7 +1,8 @@
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, inArray, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { Db } from './client.ts';
 import type { Changes } from './changes.ts';
-import { prepared } from './prepared.ts';
+import { inIds, jsonIds, prepared } from './prepared.ts';
 import { afterSaleLogs, type AfterSaleLogRow, type LogAction, type LogActor } from './schema.ts';
 
 export interface Actor {
@@ -38,43 +39,48 @@ export function appendLog(
 
 /**
  * The first `first` log lines of each of many after-sales, in one statement:
- * what a workbench page shows beside each row.
+ * what a workbench page shows beside each row. For each after-sale the index
+ * yields its first lines and stops, instead of ranking all of them.
  */
 export function firstLogsOf(db: Db, afterSaleIds: readonly number[], first: number, afterId: number | null) {
   if (afterSaleIds.length === 0) return new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
-  const ranked = db
-    .select({
-      id: afterSaleLogs.id,
-      afterSaleId: afterSaleLogs.afterSaleId,
-      at: afterSaleLogs.at,
-      actor: afterSaleLogs.actor,
-      actorId: afterSaleLogs.actorId,
-      action: afterSaleLogs.action,
-      summary: afterSaleLogs.summary,
-      rank: sql<number>`row_number() over (partition by ${afterSaleLogs.afterSaleId} order by ${afterSaleLogs.id})`.as('rank'),
-    })
-    .from(afterSaleLogs)
-    .where(and(inArray(afterSaleLogs.afterSaleId, [...afterSaleIds]), afterId == null ? undefined : gt(afterSaleLogs.id, afterId)))
-    .as('ranked');
-  const rows = db.select().from(ranked).where(sql`${ranked.rank} <= ${first + 1}`).orderBy(ranked.afterSaleId, ranked.id).all();
+  const select = prepared(db, 'logs.firstOf', () => {
+    const page = alias(afterSaleLogs, 'page');
+    const firstIds = db
+      .select({ id: page.id })
+      .from(page)
+      .where(and(eq(page.afterSaleId, sql`wanted.value`), gt(page.id, sql.placeholder('afterId'))))
+      .orderBy(page.id)
+      .limit(sql.placeholder('limit'));
+    return db
+      .select(getTableColumns(afterSaleLogs))
+      .from(sql`json_each(${sql.placeholder('ids')}) as wanted`)
+      .innerJoin(afterSaleLogs, inArray(afterSaleLogs.id, firstIds))
+      .orderBy(afterSaleLogs.afterSaleId, afterSaleLogs.id)
+      .prepare();
+  });
+  // Log ids start at 1, so "after 0" is "from the start".
+  const rows = select.all({ ids: jsonIds([...new Set(afterSaleIds)]), afterId: afterId ?? 0, limit: first + 1 });
   const byAfterSale = new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
   for (const id of afterSaleIds) byAfterSale.set(id, { rows: [], hasNextPage: false });
-  for (const { rank, ...row } of rows) {
+  for (const row of rows) {
     const entry = byAfterSale.get(row.afterSaleId)!;
-    if (rank > first) entry.hasNextPage = true;
+    if (entry.rows.length === first) entry.hasNextPage = true;
     else entry.rows.push(row);
   }
   return byAfterSale;
 }
 
 export function countLogs(db: Db, afterSaleIds: readonly number[]): Map<number, number> {
-  const rows = db
-    .select({ afterSaleId: afterSaleLogs.afterSaleId, n: sql<number>`count(*)` })
-    .from(afterSaleLogs)
-    .where(inArray(afterSaleLogs.afterSaleId, [...afterSaleIds]))
-    .groupBy(afterSaleLogs.afterSaleId)
-    .all();
-  return new Map(rows.map((r) => [r.afterSaleId, r.n]));
+  const select = prepared(db, 'logs.count', () =>
+    db
+      .select({ afterSaleId: afterSaleLogs.afterSaleId, n: sql<number>`count(*)` })
+      .from(afterSaleLogs)
+      .where(inIds(afterSaleLogs.afterSaleId, 'ids'))
+      .groupBy(afterSaleLogs.afterSaleId)
+      .prepare(),
+  );
+  return new Map(select.all({ ids: jsonIds(afterSaleIds) }).map((r) => [r.afterSaleId, r.n]));
 }
 
 export function getLog(db: Db, id: number): AfterSaleLogRow | undefined {
