@@ -29,10 +29,11 @@ export function appendLog(
         action: sql.placeholder('action'),
         summary: sql.placeholder('summary'),
       })
-      .returning()
       .prepare(),
   );
-  const row = insert.get({ ...entry, actor: entry.actor.kind, actorId: entry.actor.id })!;
+  const values = { afterSaleId: entry.afterSaleId, at: entry.at, actor: entry.actor.kind, actorId: entry.actor.id, action: entry.action, summary: entry.summary };
+  // The row is what was inserted: every column is given, none has a default, so no RETURNING round trip.
+  const row: AfterSaleLogRow = { id: Number(insert.run(values).lastInsertRowid), ...values };
   changes.logs.push(row);
   return row;
 }

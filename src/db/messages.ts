@@ -18,12 +18,13 @@ export function createMessage(
         kind: sql.placeholder('kind'),
         title: sql.placeholder('title'),
         body: sql.placeholder('body'),
-        createdAt: sql.placeholder('at'),
+        createdAt: sql.placeholder('createdAt'),
       })
-      .returning()
       .prepare(),
   );
-  const row = insert.get(message)!;
+  const values = { merchantId: message.merchantId, afterSaleId: message.afterSaleId, kind: message.kind, title: message.title, body: message.body, createdAt: message.at };
+  // The row is what was inserted (readAt starts empty), so no RETURNING round trip.
+  const row: MessageRow = { id: Number(insert.run(values).lastInsertRowid), ...values, readAt: null };
   changes.messages.push(row);
   return row;
 }
