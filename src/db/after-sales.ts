@@ -159,13 +159,16 @@ function awaitingValues(merchantId: string, filter: AwaitingEvidenceFilter, now:
   };
 }
 
-/** The shop's after-sales waiting for its evidence, nearest deadline first (keyset paging). */
+/**
+ * The shop's after-sales waiting for its evidence, nearest deadline first (keyset paging).
+ * Each comes with its open round's place in the order; the page loads the rounds themselves.
+ */
 export function listAwaitingEvidence(
   db: Db,
   merchantId: string,
   page: { first: number; after: AwaitingCursor | null; filter: AwaitingEvidenceFilter },
   now: number,
-): { rows: { afterSale: AfterSaleRow; request: EvidenceRequestRow }[]; hasNextPage: boolean } {
+): { rows: { afterSale: AfterSaleRow; request: Pick<EvidenceRequestRow, 'id' | 'dueAt'> }[]; hasNextPage: boolean } {
   const shape = shapeOf(page.filter, page.after != null);
   const select = prepared(db, `afterSales.awaiting:${shapeKey(shape)}`, () => {
     const where = awaitingConditions(shape);
@@ -174,7 +177,7 @@ export function listAwaitingEvidence(
       where.push(or(gt(evidenceRequests.dueAt, dueAt), and(eq(evidenceRequests.dueAt, dueAt), gt(evidenceRequests.id, sql.placeholder('afterId'))))!);
     }
     return db
-      .select({ request: evidenceRequests, afterSale: afterSales })
+      .select({ request: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt }, afterSale: afterSales })
       .from(evidenceRequests)
       .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
       .where(and(...where))
