@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import type { Changes } from './changes.ts';
-import { prepared } from './prepared.ts';
+import { inIds, jsonIds, prepared } from './prepared.ts';
 import { messages, type MessageKind, type MessageRow } from './schema.ts';
 
 export function createMessage(
@@ -52,22 +52,29 @@ export function listMessages(
 }
 
 export function countMessages(db: Db, merchantId: string, unreadOnly: boolean): number {
-  return db
-    .select({ n: sql<number>`count(*)` })
-    .from(messages)
-    .where(and(eq(messages.merchantId, merchantId), unreadOnly ? isNull(messages.readAt) : undefined))
-    .get()!.n;
+  // Every live message box event asks this for its socket: prepared once per connection and filter.
+  const select = prepared(db, `messages.count:${unreadOnly}`, () =>
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(messages)
+      .where(and(eq(messages.merchantId, sql.placeholder('merchantId')), unreadOnly ? isNull(messages.readAt) : undefined))
+      .prepare(),
+  );
+  return select.get({ merchantId })!.n;
 }
 
 /** Messages created after message `afterId`, oldest first: what a reconnecting message box missed. */
 export function messagesAfter(db: Db, merchantId: string, afterId: number, limit: number): MessageRow[] {
-  return db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.merchantId, merchantId), gt(messages.id, afterId)))
-    .orderBy(asc(messages.id))
-    .limit(limit)
-    .all();
+  const select = prepared(db, 'messages.after', () =>
+    db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.merchantId, sql.placeholder('merchantId')), gt(messages.id, sql.placeholder('afterId'))))
+      .orderBy(asc(messages.id))
+      .limit(sql.placeholder('limit'))
+      .prepare(),
+  );
+  return select.all({ merchantId, afterId, limit });
 }
 
 /** Marks the shop's own unread messages among `ids` read; returns how many changed. */
@@ -81,9 +88,17 @@ export function markMessagesRead(db: Db, merchantId: string, ids: readonly numbe
 }
 
 export function messagesByIds(db: Db, ids: readonly number[]): MessageRow[] {
-  return db.select().from(messages).where(inArray(messages.id, [...ids])).all();
+  const select = prepared(db, 'messages.byIds', () => db.select().from(messages).where(inIds(messages.id, 'ids')).prepare());
+  return select.all({ ids: jsonIds(ids) });
 }
 
 export function newestMessageId(db: Db, merchantId: string): number {
-  return db.select({ id: sql<number | null>`max(${messages.id})` }).from(messages).where(eq(messages.merchantId, merchantId)).get()?.id ?? 0;
+  const select = prepared(db, 'messages.newest', () =>
+    db
+      .select({ id: sql<number | null>`max(${messages.id})` })
+      .from(messages)
+      .where(eq(messages.merchantId, sql.placeholder('merchantId')))
+      .prepare(),
+  );
+  return select.get({ merchantId })?.id ?? 0;
 }
