@@ -14,10 +14,11 @@ const WORKBENCH_EVERY_MS = 50;
 /**
  * Merchants using the workbench during the catch-up: open-loop, one request
  * every `everyMs` whether or not the last one has answered, until `stop`
- * resolves; returns each one's latency (ms).
+ * resolves; returns each one's latency (ms) and when it was sent (ms after the first).
  */
 async function workbenchLoad(url: string, token: string, everyMs: number, stop: Promise<unknown>) {
-  const latencies: number[] = [];
+  const latencies: { sentAt: number; ms: number }[] = [];
+  const started = performance.now();
   const inFlight = new Set<Promise<void>>();
   const body = JSON.stringify({ query: WORKBENCH_QUERY, variables: { first: 50 } });
   const one = async () => {
@@ -25,8 +26,7 @@ async function workbenchLoad(url: string, token: string, everyMs: number, stop: 
     const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
     const json = (await res.json()) as { errors?: unknown };
     if (json.errors) throw new Error(`workbench failed during catch-up: ${JSON.stringify(json.errors)}`);
-    latencies.push(performance.now() - t);
-    if (process.env.BENCH_TRACE) console.log('   workbench', Math.round(t), Math.round(performance.now() - t), 'ms');
+    latencies.push({ sentAt: t - started, ms: performance.now() - t });
   };
   let failure: unknown = null;
   const timer = setInterval(() => {
@@ -72,7 +72,9 @@ function sweepPlans(file: string): string {
       .filter((sql) => /^\s*(select|update|insert|delete|with)/i.test(sql))
       .map((sql) => {
         const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[];
-        return `${sql}\n${plan.map((p) => `    ${p.detail}`).join('\n')}`;
+        // The column lists say nothing about the plan; the clauses after FROM do.
+        const shown = sql.replace(/^select .*? from /is, 'select … from ');
+        return `${shown}\n${plan.map((p) => `    ${p.detail}`).join('\n')}`;
       })
       .join('\n');
   } finally {
@@ -91,7 +93,7 @@ export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
 
   // The service starts after "downtime": it listens at once and catches up in the background.
   const service = spawnChild('service.ts', serviceEnv(ctx, dataDir), 'service-deadlines');
-  let load: number[];
+  let load: { sentAt: number; ms: number }[];
   let ready: { startMs: number; startedAt: number };
   try {
     const { url } = await service.event<{ url: string }>('listening');
@@ -111,14 +113,18 @@ export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
     await service.stop();
   }
   const rate = size.due / (ready.startMs / 1000);
-  const p99 = percentile(load, 99);
-  ctx.log(`catch-up: ${size.due} rounds in ${(ready.startMs / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s; ${load.length} workbench requests meanwhile, p99 ${p99.toFixed(1)} ms`);
+  const p99 = percentile(load.map((l) => l.ms), 99);
+  // The first requests also meet a cold process (JIT, caches): the same page takes ~70 ms as a fresh process's first request.
+  const warm = load.filter((l) => l.sentAt >= (ctx.quick ? 0 : 1000)).map((l) => l.ms);
+  const warmP99 = percentile(warm, 99);
+  ctx.log(`catch-up: ${size.due} rounds in ${(ready.startMs / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s; ${load.length} workbench requests meanwhile, p99 ${p99.toFixed(1)} ms (${warmP99.toFixed(1)} ms from the 2nd second on)`);
 
   const cost = sweepCost(file, ctx.quick ? 100 : 1000);
   ctx.note('Deadline sweep with nothing due: statements and query plans', sweepPlans(file));
   return [
     { key: 'deadlines.catchUpRate', label: `Deadlines: catch-up of ${size.due} due rounds (${size.rounds} in table)`, value: rate, unit: 'rounds/s', target: { op: '>=', value: 20_000 } },
     { key: 'deadlines.workbenchP99', label: 'Deadlines: workbench p99 during catch-up (20 req/s)', value: p99, unit: 'ms', target: { op: '<', value: 100 } },
+    { key: 'deadlines.workbenchWarmP99', label: 'Deadlines: the same, requests sent from the 2nd second on', value: warmP99, unit: 'ms' },
     { key: 'deadlines.workbenchRequests', label: 'Deadlines: workbench requests answered during catch-up', value: load.length, unit: 'req' },
     { key: 'deadlines.idleSweepMean', label: 'Deadlines: idle sweep (sweep + re-arm), mean', value: cost.mean, unit: 'ms', target: { op: '<', value: 2 } },
     { key: 'deadlines.idleSweepP99', label: 'Deadlines: idle sweep (sweep + re-arm), p99', value: cost.p99, unit: 'ms' },
