@@ -12,11 +12,11 @@ import { afterSales, evidenceRequests, type AfterSaleRow, type EvidenceRequestRo
 // a crash halfway, never send twice and never lose one. The SQL conditions
 // (due_at <= now, due_at < now + lead) are isPastDeadline and isReminderDue.
 
-/**
- * Expires one open, past-due round and decides for the buyer. False if someone else got there first.
- * `afterSale` was read in this transaction; only its fixed fields (id, shop, number) are used.
- */
-function expireRound(tx: Db, changes: Changes, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): boolean {
+/** What expiring a round reads: the round's id and deadline, its after-sale's fixed fields. */
+type DueRound = { round: Pick<EvidenceRequestRow, 'id' | 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
+
+/** Expires one open, past-due round and decides for the buyer. False if someone else got there first. */
+function expireRound(tx: Db, changes: Changes, { round, afterSale }: DueRound, now: number): boolean {
   const claim = prepared(tx, 'deadlines.claimExpiry', () =>
     tx
       .update(evidenceRequests)
@@ -52,7 +52,10 @@ export function expireDueRequests(db: Db, now: number, limit: number): { count: 
     // The after-sales come with their rounds: one statement per batch instead of one per round.
     const select = prepared(tx, 'deadlines.dueExpiries', () =>
       tx
-        .select({ round: evidenceRequests, afterSale: afterSales })
+        .select({
+          round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
+          afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
+        })
         .from(evidenceRequests)
         .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
         .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
@@ -61,7 +64,7 @@ export function expireDueRequests(db: Db, now: number, limit: number): { count: 
         .prepare(),
     );
     let count = 0;
-    for (const { round, afterSale } of select.all({ now, limit })) if (expireRound(tx, changes, round, afterSale, now)) count++;
+    for (const due of select.all({ now, limit })) if (expireRound(tx, changes, due, now)) count++;
     return { count, changes };
   });
 }

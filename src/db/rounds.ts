@@ -82,7 +82,7 @@ export function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CANCELLED
 export function resolveAfterSale(
   tx: Db,
   changes: Changes,
-  afterSale: AfterSaleRow,
+  afterSale: Pick<AfterSaleRow, 'id'>,
   decision: { outcome: Outcome; decidedBy: 'PLATFORM' | 'SYSTEM_TIMEOUT'; opinion: string | null },
   actor: Actor,
   now: number,
