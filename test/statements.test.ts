@@ -12,7 +12,7 @@ const PAGE = `query($first: Int) { awaitingEvidence(first: $first) {
     id number status
     evidenceRequest { id dueAt secondsRemaining status submission { id files { id fileName sha256 url } } }
     evidenceRequests { id status submission { explanation files { byteSize } } }
-    logs(first: 5) { totalCount edges { node { id action summary } } }
+    logs(first: 5) { edges { node { id action summary } } }
   } }
 } }`;
 
