@@ -10,23 +10,27 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Benchmarks are not tests; this only keeps them from rotting: the quick mode runs every scenario at tiny sizes.
 describe('npm run bench -- --quick', () => {
   it('runs every benchmark at tiny sizes, exits 0 and reports every figure as a finite number', async () => {
-    const out = path.join(tempDir('bench-quick-'), 'results.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code, output).toBe(0);
+    const dir = tempDir('bench-quick-');
+    const out = path.join(dir, 'results.json');
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      child.stderr.on('data', (c) => (output += c));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, output).toBe(0);
 
-    const results = JSON.parse(fs.readFileSync(out, 'utf8'));
-    expect(results.mode).toBe('quick');
-    expect(results.failures).toEqual({});
-    const figures = Object.entries(results.figures) as [string, { value: number; baseline?: number }][];
-    expect(figures.map(([key]) => key.split('.')[0])).toEqual(expect.arrayContaining(['workbench', 'upload', 'fanout', 'deadlines', 'precision']));
-    for (const [key, figure] of figures) {
-      expect(Number.isFinite(figure.value), key).toBe(true);
-      if ('baseline' in figure && figure.baseline !== undefined) expect(Number.isFinite(figure.baseline), `${key} baseline`).toBe(true);
+      const results = JSON.parse(fs.readFileSync(out, 'utf8'));
+      expect(results.mode).toBe('quick');
+      expect(results.failures).toEqual({});
+      const figures = Object.entries(results.figures) as [string, { value: number; baseline?: number }][];
+      expect(figures.map(([key]) => key.split('.')[0])).toEqual(expect.arrayContaining(['workbench', 'upload', 'fanout', 'deadlines', 'precision']));
+      for (const [key, figure] of figures) {
+        expect(Number.isFinite(figure.value), key).toBe(true);
+        if (figure.baseline !== undefined) expect(Number.isFinite(figure.baseline), `${key} baseline`).toBe(true);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }, 240_000);
 });
