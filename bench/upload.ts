@@ -75,9 +75,7 @@ export async function uploads(ctx: BenchContext): Promise<Figure[]> {
   const big = ctx.quick ? 8 * MiB : 200 * MiB;
   const concurrent = ctx.quick ? 4 : 20;
   const each = ctx.quick ? 2 * MiB : 25 * MiB;
-  // One byte over the size: busboy reports its file size limit when a file reaches it, not when it passes
-  // it, so with the default limit a video of exactly 200 MiB is refused as TOO_LARGE (see BENCHMARKS.md).
-  const env = serviceEnv(ctx, ctx.dir('upload-service'), { MAX_VIDEO_BYTES: String(200 * MiB + 1) });
+  const env = serviceEnv(ctx, ctx.dir('upload-service'), {});
   const service = spawnChild('service.ts', env, 'service-upload');
   const raw = spawnChild('raw-upload.ts', { DATA_DIR: ctx.dir('upload-raw') }, 'raw-upload');
   try {

@@ -8,7 +8,8 @@ import type { YogaServer } from './yoga.ts';
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 2000;
-const LINGER_MS = 1000;
+// Long enough for a busy client to read the answer before the close; bounded, so a slow sender cannot hold it.
+const LINGER_MS = 3000;
 /** Room for the operations and map fields and the part headers, beyond the files' own bytes. */
 const MULTIPART_OVERHEAD = 1024 * 1024;
 
@@ -117,7 +118,9 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     try {
       operations = await processRequest(req, res, {
         maxFieldSize: 1024 * 1024,
-        maxFileSize: limits.maxVideoBytes,
+        // busboy signals its limit when a file reaches it, not passes it: one byte more lets a
+        // file of exactly the limit through, and the store's own count refuses anything larger.
+        maxFileSize: limits.maxVideoBytes + 1,
         maxFiles: limits.maxFiles * 2,
       });
     } catch (error) {

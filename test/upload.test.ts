@@ -110,4 +110,21 @@ describe('submitEvidence over multipart', () => {
     otherFile.pathname = otherFile.pathname.replace(/\/files\/\d+/, '/files/999999');
     expect((await fetch(otherFile)).status).toBe(403);
   });
+
+  it('accepts a video of exactly the size limit and refuses one a byte larger', async () => {
+    const video = fs.readFileSync(fixture('unboxing.mp4'));
+    const tight = await startServer({ MAX_VIDEO_BYTES: String(video.length) });
+    try {
+      const token = await tight.merchantToken('shop-a');
+      const exact = await openCase(tight, 'shop-a');
+      const ok = await submitEvidence(tight, token, { evidenceRequestId: exact.requestId!, explanation: 'Exactly at the limit' }, [{ content: video, name: 'exact.mp4' }]);
+      expect(ok.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
+      const over = await openCase(tight, 'shop-a');
+      const bigger = Buffer.concat([video, Buffer.alloc(1)]);
+      const refused = await submitEvidence(tight, token, { evidenceRequestId: over.requestId!, explanation: 'One byte over' }, [{ content: bigger, name: 'over.mp4' }]);
+      expect(refused.body.data!.submitEvidence).toMatchObject({ __typename: 'FileRejectedError', fileName: 'over.mp4', reason: 'TOO_LARGE' });
+    } finally {
+      await tight.stop();
+    }
+  });
 });

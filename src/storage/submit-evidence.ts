@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { UploadLimits } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { InvalidInputError } from '../db/errors.ts';
+import { FileRejectedError, InvalidInputError } from '../db/errors.ts';
 import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
 import type { FileStore, ReceivedFile } from './file-store.ts';
+import { sanitizeFileName } from './sniff.ts';
 
 export interface SubmitEvidenceRequest {
   merchantId: string;
@@ -13,6 +14,22 @@ export interface SubmitEvidenceRequest {
   explanation: string;
   files: Promise<FileUpload>[];
   idempotencyKey: string | null;
+}
+
+/**
+ * The upload's stream. The parser fails it up front when the whole file
+ * already arrived past its size cap (a small cap), before we asked for it.
+ */
+function openUpload(upload: FileUpload) {
+  try {
+    return upload.createReadStream();
+  } catch (error) {
+    const fileName = sanitizeFileName(upload.filename);
+    if ((error as { status?: number }).status === 413) {
+      throw new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`);
+    }
+    throw new InvalidInputError('files', `${fileName} could not be read from the request`);
+  }
 }
 
 /** "Same input" for idempotency: the round, the trimmed explanation, and each file's name and hash in order. */
@@ -55,7 +72,7 @@ export async function submitEvidence(
       const upload = await pending.catch((error: Error) => {
         throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
       });
-      received.push(await store.receive(upload.createReadStream(), upload.filename, limits, budget));
+      received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
     }
     const fingerprint = fingerprintOf(req.requestId, explanation, received);
     const result = commitSubmission(
