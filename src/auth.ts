@@ -27,24 +27,25 @@ export function resolveSecret(configured: string | null, dataDir: string): strin
 }
 
 export class Auth {
-  private readonly key: Uint8Array;
+  /** Imported once: jose would import raw bytes again on every call, a thread-pool round trip each. */
+  private readonly key: Promise<CryptoKey>;
 
   constructor(private readonly secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
   async sign(viewer: Viewer, expiresIn?: string): Promise<string> {
     const claims = viewer.role === 'merchant' ? { role: viewer.role, merchantId: viewer.merchantId } : { role: viewer.role };
     const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(viewer.sub).setIssuedAt();
     if (expiresIn) jwt.setExpirationTime(expiresIn);
-    return jwt.sign(this.key);
+    return jwt.sign(await this.key);
   }
 
   /** The viewer a bearer token stands for; throws AuthError for anything not valid now. */
   async verify(token: string): Promise<Viewer> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'] }));
     } catch {
       throw new AuthError('The token is invalid or expired');
     }
