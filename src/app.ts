@@ -8,6 +8,7 @@ import { closeDatabase, openDatabase } from './db/client.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { createEvents } from './events.ts';
 import { createHttpHandler } from './http.ts';
+import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
 import { attachWebSocketServer } from './ws.ts';
@@ -37,6 +38,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
   });
+  const relay = new CrossProcessRelay(db, events, config.relayIntervalMs);
   const yoga = createYogaServer(services);
   const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning && db.$client.open });
   const inFlight = new Set<http.ServerResponse>();
@@ -59,6 +61,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
       });
+      relay.start();
       await scheduler.start();
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
@@ -73,6 +76,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
+      relay.stop();
       await scheduler.stop();
       closeDatabase(db);
       store.close();

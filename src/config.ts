@@ -14,6 +14,8 @@ export interface Config {
   reminderLeadMs: number;
   /** Safety sweep period of the deadline scheduler. */
   sweepIntervalMs: number;
+  /** How often live pushes look for what other processes sharing the database wrote. */
+  relayIntervalMs: number;
   fileUrlTtlMs: number;
   limits: UploadLimits;
   /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
@@ -89,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evidenceWindowMs: duration('EVIDENCE_WINDOW', '24h'),
     reminderLeadMs: duration('REMINDER_LEAD', '12h'),
     sweepIntervalMs: duration('SWEEP_INTERVAL', '5s'),
+    relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     limits: {

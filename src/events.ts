@@ -26,6 +26,13 @@ export function createEvents() {
     target.addEventListener(type, handler);
     return () => target.removeEventListener(type, handler);
   };
+  // Rows this process announced that the relay has not come across yet.
+  const announced = new Set<string>();
+  const publish = (changes: Changes) => {
+    for (const log of changes.logs) pubsub.publish('log', log.afterSaleId, log);
+    for (const message of changes.messages) pubsub.publish('message', message.merchantId, message);
+    if (changes.roundsChanged) pubsub.publish('roundsChanged');
+  };
   return {
     /**
      * Calls `listener` on every publish to one keyed topic until the returned
@@ -39,11 +46,23 @@ export function createEvents() {
     onRoundsChanged(listener: () => void): () => void {
       return on('roundsChanged', listener);
     },
-    /** Announces what a committed write produced; call only after the commit. */
+    /** Announces what a committed write of this process produced; call only after the commit. */
     publishChanges(changes: Changes): void {
-      for (const log of changes.logs) pubsub.publish('log', log.afterSaleId, log);
-      for (const message of changes.messages) pubsub.publish('message', message.merchantId, message);
-      if (changes.roundsChanged) pubsub.publish('roundsChanged');
+      for (const log of changes.logs) announced.add(`l${log.id}`);
+      for (const message of changes.messages) announced.add(`m${message.id}`);
+      publish(changes);
+    },
+    /**
+     * Announces rows the cross-process relay found in the database, skipping
+     * those this process already announced itself (each is found once).
+     */
+    publishFound(found: Pick<Changes, 'logs' | 'messages'>): void {
+      const fresh = (key: string) => !announced.delete(key);
+      publish({
+        logs: found.logs.filter((log) => fresh(`l${log.id}`)),
+        messages: found.messages.filter((message) => fresh(`m${message.id}`)),
+        roundsChanged: false,
+      });
     },
   };
 }

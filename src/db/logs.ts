@@ -102,3 +102,12 @@ export function logsAfter(db: Db, afterSaleId: number, afterId: number, limit: n
 export function newestLogId(db: Db, afterSaleId: number): number {
   return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).where(eq(afterSaleLogs.afterSaleId, afterSaleId)).get()?.id ?? 0;
 }
+
+/** Every after-sale's log lines after line `afterId`, oldest first: what other processes sharing the database wrote. */
+export function allLogsAfter(db: Db, afterId: number, limit: number): AfterSaleLogRow[] {
+  return db.select().from(afterSaleLogs).where(gt(afterSaleLogs.id, afterId)).orderBy(afterSaleLogs.id).limit(limit).all();
+}
+
+export function newestLogIdOfAll(db: Db): number {
+  return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).get()?.id ?? 0;
+}

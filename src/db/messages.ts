@@ -102,3 +102,12 @@ export function newestMessageId(db: Db, merchantId: string): number {
   );
   return select.get({ merchantId })?.id ?? 0;
 }
+
+/** Every shop's messages after message `afterId`, oldest first: what other processes sharing the database wrote. */
+export function allMessagesAfter(db: Db, afterId: number, limit: number): MessageRow[] {
+  return db.select().from(messages).where(gt(messages.id, afterId)).orderBy(messages.id).limit(limit).all();
+}
+
+export function newestMessageIdOfAll(db: Db): number {
+  return db.select({ id: sql<number | null>`max(${messages.id})` }).from(messages).get()?.id ?? 0;
+}
