@@ -28,7 +28,7 @@ const SubmitEvidenceInput = builder.inputType('SubmitEvidenceInput', {
       description: '1 to 9 files: JPEG, PNG, WebP, GIF, HEIC or PDF up to 10 MiB each; MP4 or QuickTime up to 200 MiB each; 500 MiB in all.',
     }),
     idempotencyKey: t.string({
-      description: 'Any unique string per attempt (e.g. a UUID). A retry with the same key and input gets the first answer; with other input, IdempotencyConflictError.',
+      description: 'Any unique string per attempt (e.g. a UUID), kept per shop. A retry with the same key and input gets the first answer, the same submission, even after the round closed (its `afterSale` shows the after-sale as it is now); with other input, IdempotencyConflictError. Only accepted submissions are remembered.',
     }),
   }),
 });
