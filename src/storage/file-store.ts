@@ -15,6 +15,11 @@ export interface ReceivedFile {
   tempPath: string;
 }
 
+/** The parser (busboy) cut the file at its size cap, while we read it or before we asked for it. */
+export function cutAtSizeLimit(fileName: string): FileRejectedError {
+  return new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`);
+}
+
 /** Temporary folders of the stores open in this process (tests run several). */
 const openTempDirs = new Set<string>();
 
@@ -156,7 +161,7 @@ export class FileStore {
 
     // busboy marks a file cut at its own size cap with `truncated`; treat it like our own limit.
     source.once('limit', () =>
-      source.destroy(new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`)),
+      source.destroy(cutAtSizeLimit(fileName)),
     );
     const target = fs.createWriteStream(tempPath, { flags: 'wx' });
     try {

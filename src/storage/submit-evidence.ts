@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { UploadLimits } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { FileRejectedError, InvalidInputError } from '../db/errors.ts';
+import { InvalidInputError } from '../db/errors.ts';
 import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
-import type { FileStore, ReceivedFile } from './file-store.ts';
+import { cutAtSizeLimit, type FileStore, type ReceivedFile } from './file-store.ts';
 import { sanitizeFileName } from './sniff.ts';
 
 export interface SubmitEvidenceRequest {
@@ -26,7 +26,7 @@ function openUpload(upload: FileUpload) {
   } catch (error) {
     const fileName = sanitizeFileName(upload.filename);
     if ((error as { status?: number }).status === 413) {
-      throw new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`);
+      throw cutAtSizeLimit(fileName);
     }
     throw new InvalidInputError('files', `${fileName} could not be read from the request`);
   }
