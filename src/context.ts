@@ -11,7 +11,7 @@ import {
   submissionsByIds,
   submissionsByRequestIds,
 } from './db/evidence.ts';
-import { countLogs, firstLogsOf, getLog } from './db/logs.ts';
+import { countLogs, firstLogsOf, logsByIds } from './db/logs.ts';
 import { messagesByIds } from './db/messages.ts';
 import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
@@ -81,7 +81,11 @@ export function createLoaders(db: Db, viewer: Viewer | null) {
     submission: byId(viewer, (ids) => submissionsByIds(db, ids)),
     file: byId(viewer, (ids) => filesByIds(db, ids)),
     message: byId(viewer, (ids) => messagesByIds(db, ids)),
-    log: new DataLoader<number, AfterSaleLogRow | null>(async (ids) => ids.map((id) => getLog(db, id) ?? null)),
+    // Log lines have no shop of their own: node(id) checks their after-sale instead.
+    log: new DataLoader<number, AfterSaleLogRow | null>(async (ids) => {
+      const rows = new Map(logsByIds(db, ids).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
     requestsOfAfterSale: new DataLoader(async (ids: readonly number[]) => {
       const groups = groupBy(requestsByAfterSaleIds(db, ids), (r) => r.afterSaleId);
       return ids.map((id) => groups.get(id) ?? []);

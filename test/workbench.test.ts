@@ -121,4 +121,14 @@ describe('afterSale and node', () => {
     expect(page2.data.afterSale.logs.edges.map((e: any) => e.node.action)).toEqual(['EVIDENCE_REQUESTED']);
     expect(page2.data.afterSale.logs.pageInfo.hasNextPage).toBe(false);
   });
+
+  it('fetches log lines by node id only for those who may see their after-sale', async () => {
+    const platform = await server.platformToken();
+    const logs = await server.gql(platform, `query($id: ID!) { afterSale(id: $id) { logs { edges { node { id action } } } } }`, { id: cases.at(-1)!.afterSaleId });
+    const lines = logs.data.afterSale.logs.edges.map((e: any) => e.node);
+    const query = `query($a: ID!, $b: ID!) { a: node(id: $a) { ... on AfterSaleLog { action } } b: node(id: $b) { ... on AfterSaleLog { action } } }`;
+    const ids = { a: lines[0].id, b: lines[2].id };
+    expect((await server.gql(shopB, query, ids)).data).toEqual({ a: { action: 'APPLIED' }, b: { action: 'EVIDENCE_REQUESTED' } });
+    expect((await server.gql(shopA, query, ids)).data).toEqual({ a: null, b: null });
+  });
 });

@@ -84,8 +84,8 @@ export function countLogs(db: Db, afterSaleIds: readonly number[]): Map<number, 
   return new Map(select.all({ ids: jsonIds(afterSaleIds) }).map((r) => [r.afterSaleId, r.n]));
 }
 
-export function getLog(db: Db, id: number): AfterSaleLogRow | undefined {
-  return db.select().from(afterSaleLogs).where(eq(afterSaleLogs.id, id)).get();
+export function logsByIds(db: Db, ids: readonly number[]): AfterSaleLogRow[] {
+  return db.select().from(afterSaleLogs).where(inArray(afterSaleLogs.id, [...ids])).all();
 }
 
 /** Log lines of one after-sale after line `afterId`, oldest first: what a live follower has not seen yet. */
