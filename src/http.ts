@@ -8,8 +8,14 @@ import type { YogaServer } from './yoga.ts';
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 2000;
-// Long enough for a busy client to read the answer before the close; bounded, so a slow sender cannot hold it.
-const LINGER_MS = 3000;
+/**
+ * Lingering close, as nginx does it: after an early answer keep discarding
+ * while the client still sends, until it pauses this long (it has read the
+ * answer and stopped) or the total below runs out, so that a busy client
+ * reads the answer before the close; bounded, so a slow sender cannot hold it.
+ */
+const LINGER_IDLE_MS = 2000;
+const LINGER_MAX_MS = 15_000;
 /** Room for the operations and map fields and the part headers, beyond the files' own bytes. */
 const MULTIPART_OVERHEAD = 1024 * 1024;
 
@@ -47,10 +53,7 @@ function drainThen(req: IncomingMessage, res: ServerResponse, done: () => void):
       res.shouldKeepAlive = false;
       // Lingering close: closing with unread bytes sends a reset, which can destroy the
       // answer before the client reads it; so keep discarding a little longer first.
-      res.once('finish', () => {
-        req.resume();
-        setTimeout(() => req.destroy(), LINGER_MS).unref();
-      });
+      res.once('finish', () => linger(req));
     }
     done();
   };
@@ -63,6 +66,19 @@ function drainThen(req: IncomingMessage, res: ServerResponse, done: () => void):
   req.on('data', onData);
   req.once('end', () => finish(true));
   req.once('error', () => finish(false));
+  req.resume();
+}
+
+function linger(req: IncomingMessage): void {
+  const close = () => {
+    clearTimeout(idle);
+    clearTimeout(max);
+    req.destroy();
+  };
+  const idle = setTimeout(close, LINGER_IDLE_MS).unref();
+  const max = setTimeout(close, LINGER_MAX_MS).unref();
+  req.on('data', () => idle.refresh());
+  req.once('end', close);
   req.resume();
 }
 
