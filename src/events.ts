@@ -1,17 +1,23 @@
 import { createPubSub } from 'graphql-yoga';
 import type { Changes } from './db/changes.ts';
-import type { AfterSaleLogRow, MessageRow } from './db/schema.ts';
+import type { LogRef } from './db/logs.ts';
+import type { MessageRef } from './db/messages.ts';
 
 /**
  * The typed topics, and the only place that publishes. In one process this is
  * yoga's in-memory pub/sub; several processes would pass an event target
  * backed by Redis to createPubSub without touching the callers.
  */
+/**
+ * An event says which row is new, not what it holds: the live feeds read the
+ * rows from the database after their own cursor, so an event only wakes them.
+ * That keeps events small enough to cross processes (a Redis channel) cheaply.
+ */
 export type Topics = {
   /** A new message in one shop's message box, keyed by merchant id. */
-  message: [merchantId: string, payload: MessageRow];
+  message: [merchantId: string, payload: MessageRef];
   /** A new log line of one after-sale, keyed by after-sale id. */
-  log: [afterSaleId: number, payload: AfterSaleLogRow];
+  log: [afterSaleId: number, payload: LogRef];
   /** A round opened, closed or was reminded: the deadline scheduler re-arms its timer. */
   roundsChanged: [];
 };
@@ -28,9 +34,9 @@ export function createEvents() {
   };
   // Rows this process announced that the relay has not come across yet.
   const announced = new Set<string>();
-  const publish = (changes: Changes) => {
-    for (const log of changes.logs) pubsub.publish('log', log.afterSaleId, log);
-    for (const message of changes.messages) pubsub.publish('message', message.merchantId, message);
+  const publish = (changes: { logs: readonly LogRef[]; messages: readonly MessageRef[]; roundsChanged: boolean }) => {
+    for (const { id, afterSaleId } of changes.logs) pubsub.publish('log', afterSaleId, { id, afterSaleId });
+    for (const { id, merchantId } of changes.messages) pubsub.publish('message', merchantId, { id, merchantId });
     if (changes.roundsChanged) pubsub.publish('roundsChanged');
   };
   return {
@@ -56,7 +62,7 @@ export function createEvents() {
      * Announces rows the cross-process relay found in the database, skipping
      * those this process already announced itself (each is found once).
      */
-    publishFound(found: Pick<Changes, 'logs' | 'messages'>): void {
+    publishFound(found: { logs: readonly LogRef[]; messages: readonly MessageRef[] }): void {
       const fresh = (key: string) => !announced.delete(key);
       publish({
         logs: found.logs.filter((log) => fresh(`l${log.id}`)),

@@ -103,10 +103,21 @@ export function newestLogId(db: Db, afterSaleId: number): number {
   return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).where(eq(afterSaleLogs.afterSaleId, afterSaleId)).get()?.id ?? 0;
 }
 
-/** Every after-sale's log lines after line `afterId`, oldest first: what other processes sharing the database wrote. */
-export function allLogsAfter(db: Db, afterId: number, limit: number): AfterSaleLogRow[] {
-  return db.select().from(afterSaleLogs).where(gt(afterSaleLogs.id, afterId)).orderBy(afterSaleLogs.id).limit(limit).all();
+/** Every after-sale's log lines after line `afterId`, oldest first, as references (id and after-sale): see allMessagesAfter. */
+export function allLogsAfter(db: Db, afterId: number, limit: number): LogRef[] {
+  const select = prepared(db, 'logs.allAfter', () =>
+    db
+      .select({ id: afterSaleLogs.id, afterSaleId: afterSaleLogs.afterSaleId })
+      .from(afterSaleLogs)
+      .where(gt(afterSaleLogs.id, sql.placeholder('afterId')))
+      .orderBy(afterSaleLogs.id)
+      .limit(sql.placeholder('limit'))
+      .prepare(),
+  );
+  return select.all({ afterId, limit });
 }
+
+export type LogRef = Pick<AfterSaleLogRow, 'id' | 'afterSaleId'>;
 
 export function newestLogIdOfAll(db: Db): number {
   return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).get()?.id ?? 0;

@@ -103,10 +103,25 @@ export function newestMessageId(db: Db, merchantId: string): number {
   return select.get({ merchantId })?.id ?? 0;
 }
 
-/** Every shop's messages after message `afterId`, oldest first: what other processes sharing the database wrote. */
-export function allMessagesAfter(db: Db, afterId: number, limit: number): MessageRow[] {
-  return db.select().from(messages).where(gt(messages.id, afterId)).orderBy(messages.id).limit(limit).all();
+/**
+ * Every shop's messages after message `afterId`, oldest first, as references
+ * (id and shop): what the cross-process relay announces. The feeds read the
+ * rows themselves, so the relay reads no more than it must.
+ */
+export function allMessagesAfter(db: Db, afterId: number, limit: number): MessageRef[] {
+  const select = prepared(db, 'messages.allAfter', () =>
+    db
+      .select({ id: messages.id, merchantId: messages.merchantId })
+      .from(messages)
+      .where(gt(messages.id, sql.placeholder('afterId')))
+      .orderBy(messages.id)
+      .limit(sql.placeholder('limit'))
+      .prepare(),
+  );
+  return select.all({ afterId, limit });
 }
+
+export type MessageRef = Pick<MessageRow, 'id' | 'merchantId'>;
 
 export function newestMessageIdOfAll(db: Db): number {
   return db.select({ id: sql<number | null>`max(${messages.id})` }).from(messages).get()?.id ?? 0;

@@ -3,7 +3,8 @@ import { allLogsAfter, newestLogIdOfAll } from '../db/logs.ts';
 import { allMessagesAfter, newestMessageIdOfAll } from '../db/messages.ts';
 import type { Events } from '../events.ts';
 
-const BATCH = 1000;
+/** Rows read per slice; the relay yields to requests between slices. */
+const BATCH = 500;
 
 /**
  * Live pushes across processes that share one database: every tick it reads
@@ -19,6 +20,8 @@ export class CrossProcessRelay {
   private timer: NodeJS.Timeout | undefined;
   private lastMessage = 0;
   private lastLog = 0;
+  private running: Promise<number> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -29,26 +32,41 @@ export class CrossProcessRelay {
   start(): void {
     this.lastMessage = newestMessageIdOfAll(this.db);
     this.lastLog = newestLogIdOfAll(this.db);
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.stopped = false;
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
   }
 
-  /** One look at what was written since the last one; returns how many rows it announced. */
-  tick(): number {
-    let announced = 0;
-    for (;;) {
+  /**
+   * One look at what was written since the last one; resolves to how many rows
+   * it read. A backlog (a deadline catch-up writes tens of thousands of rows a
+   * second) is read in slices with a turn of the event loop between them, so
+   * requests are not held up behind it. Ticks never overlap.
+   */
+  tick(): Promise<number> {
+    this.running ??= this.readAll().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async readAll(): Promise<number> {
+    let read = 0;
+    while (!this.stopped) {
       const messages = allMessagesAfter(this.db, this.lastMessage, BATCH);
       const logs = allLogsAfter(this.db, this.lastLog, BATCH);
-      if (messages.length === 0 && logs.length === 0) return announced;
+      if (messages.length === 0 && logs.length === 0) break;
       this.lastMessage = messages.at(-1)?.id ?? this.lastMessage;
       this.lastLog = logs.at(-1)?.id ?? this.lastLog;
       this.events.publishFound({ messages, logs });
-      announced += messages.length + logs.length;
-      if (messages.length < BATCH && logs.length < BATCH) return announced;
+      read += messages.length + logs.length;
+      if (messages.length < BATCH && logs.length < BATCH) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
+    return read;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await this.running;
   }
 }
