@@ -51,8 +51,9 @@ export const evidenceRequests = sqliteTable(
     closedAt: integer('closed_at'),
   },
   (t) => [
-    // The workbench: a shop's open rounds, nearest deadline first.
-    index('evidence_requests_workbench_idx').on(t.merchantId, t.status, t.dueAt, t.id),
+    // The workbench: a shop's open rounds, nearest deadline first. Only open rounds, so an expiry
+    // or a submission deletes one entry instead of moving it (one index page written, not two).
+    index('evidence_requests_awaiting_idx').on(t.merchantId, t.dueAt, t.id).where(sql`status = 'OPEN'`),
     index('evidence_requests_after_sale_idx').on(t.afterSaleId, t.id),
     // The scheduler: only open rounds are ever looked at, so the indexes hold only those.
     index('evidence_requests_open_due_idx').on(t.dueAt).where(sql`status = 'OPEN'`),
