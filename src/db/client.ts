@@ -19,6 +19,9 @@ export function openDatabase(file: string, options: { onStatement?: (sql: string
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
+  // A 32 MiB page cache instead of 2 MiB: a deadline catch-up batch touches ~1,200 pages, which spilled
+  // out of the default cache mid-transaction (catch-up 19-20k -> 21.7-22.2k rounds/s on the bench).
+  sqlite.pragma('cache_size = -32768');
   // Checkpoint every ~40 MB of WAL instead of 4 MB: a deadline catch-up batch writes ~1,200 pages,
   // so the default checkpointed on nearly every batch (same durability, fewer, larger checkpoints).
   sqlite.pragma('wal_autocheckpoint = 10000');
