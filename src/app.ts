@@ -8,6 +8,7 @@ import { closeDatabase, openDatabase } from './db/client.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { createEvents } from './events.ts';
 import { createHttpHandler } from './http.ts';
+import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
@@ -34,9 +35,12 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   const events = createEvents();
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
   const services: Services = { db, events, auth, config, store, clock };
+  const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    // A backlog yields to requests in progress, for at most as long as its last slice took.
+    between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
   });
   const relay = new CrossProcessRelay(db, events, config.relayIntervalMs);
   const yoga = createYogaServer(services);
@@ -45,7 +49,11 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   let stopping = false;
   const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    const end = foreground.begin();
+    res.once('close', () => {
+      inFlight.delete(res);
+      end();
+    });
     // While stopping, each answer closes its connection: the stop need not wait out keep-alive.
     if (stopping) res.shouldKeepAlive = false;
     void handler(req, res);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, closeDatabase } from '../src/db/client.ts';
 import { createEvents } from '../src/events.ts';
+import { Foreground } from '../src/jobs/foreground.ts';
 import { DeadlineScheduler } from '../src/jobs/scheduler.ts';
 import { FakeClock, fixture, openCase, startServer, submitEvidence, tempDir, type TestServer } from './helpers.ts';
 
@@ -172,6 +173,49 @@ describe('deadline scheduler with an injected clock', () => {
     const merchant = await server.merchantToken('shop-b');
     const res = await server.gql(merchant, `{ awaitingEvidence { totalCount } unreadMessageCount }`);
     expect(res.data).toEqual({ awaitingEvidence: { totalCount: 0 }, unreadMessageCount: 50 });
+  });
+});
+
+describe('a backlog beside requests', () => {
+  async function backlog(merchantId: string) {
+    const clock = new FakeClock();
+    const server = await serverWith(clock);
+    for (let i = 0; i < 25; i++) await openCase(server, merchantId);
+    clock.advance(25 * HOUR);
+    const awaiting = async () => (await server.gql(await server.merchantToken(merchantId), `{ awaitingEvidence { totalCount } }`)).data.awaitingEvidence.totalCount;
+    return { clock, server, awaiting };
+  }
+
+  it('waits between slices while a request is in progress, and goes on once it ends', async () => {
+    const { clock, server, awaiting } = await backlog('shop-f');
+    const foreground = new Foreground();
+    const scheduler = new DeadlineScheduler(server.app.services.db, createEvents(), clock, {
+      reminderLeadMs: 12 * HOUR,
+      sweepIntervalMs: HOUR,
+      batchSize: 10,
+      between: () => foreground.quiet(60_000),
+    });
+    const endRequest = foreground.begin();
+    const drained = scheduler.drain();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await awaiting()).toBe(15); // one slice, then it stepped aside
+    endRequest();
+    expect(await drained).toEqual({ expired: 25, reminded: 0 });
+    expect(await awaiting()).toBe(0);
+  });
+
+  it('still drains when requests never stop: each wait is bounded', async () => {
+    const { clock, server, awaiting } = await backlog('shop-g');
+    const foreground = new Foreground();
+    foreground.begin(); // a request that never ends
+    const scheduler = new DeadlineScheduler(server.app.services.db, createEvents(), clock, {
+      reminderLeadMs: 12 * HOUR,
+      sweepIntervalMs: HOUR,
+      batchSize: 10,
+      between: () => foreground.quiet(20),
+    });
+    expect(await scheduler.drain()).toEqual({ expired: 25, reminded: 0 });
+    expect(await awaiting()).toBe(0);
   });
 });
 

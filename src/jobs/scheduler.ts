@@ -14,7 +14,15 @@ export interface SchedulerOptions {
   sweepIntervalMs: number;
   /** Rounds per transaction, so a backlog drains in slices that let requests through. */
   batchSize?: number;
+  /**
+   * Waited on between two slices of a backlog, given how long the last one
+   * took: by default the next turn of the event loop; the app waits while
+   * requests are in progress (see Foreground).
+   */
+  between?: (lastSliceMs: number) => Promise<void>;
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -53,12 +61,14 @@ export class DeadlineScheduler {
   /** Sweeps until nothing is due, yielding to the event loop between slices. */
   async drain(): Promise<{ expired: number; reminded: number }> {
     const total = { expired: 0, reminded: 0 };
+    const between = this.options.between ?? nextTurn;
     for (;;) {
+      const started = performance.now();
       const done = this.sweepOnce();
       total.expired += done.expired;
       total.reminded += done.reminded;
       if (done.expired < this.batchSize && done.reminded < this.batchSize) return total;
-      await new Promise((resolve) => setImmediate(resolve));
+      await between(performance.now() - started);
     }
   }
 
