@@ -13,6 +13,7 @@ import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
 import { attachWebSocketServer } from './ws.ts';
+import { warmUp } from './warm-up.ts';
 import { createYogaServer } from './yoga.ts';
 
 export interface App {
@@ -65,6 +66,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
     scheduler,
     server,
     async start() {
+      await warmUp(services, yoga);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());

@@ -209,3 +209,15 @@ export function countAwaitingEvidence(db: Db, merchantId: string, filter: Awaiti
 export function hasAnyAfterSale(db: Db): boolean {
   return db.select({ id: afterSales.id }).from(afterSales).limit(1).get() !== undefined;
 }
+
+/** The shop whose open round falls due first, or null when no round is open: whom the start-up warm-up reads as. */
+export function shopWithNearestDeadline(db: Db): string | null {
+  const row = db
+    .select({ merchantId: evidenceRequests.merchantId })
+    .from(evidenceRequests)
+    .where(eq(evidenceRequests.status, 'OPEN'))
+    .orderBy(asc(evidenceRequests.dueAt))
+    .limit(1)
+    .get();
+  return row?.merchantId ?? null;
+}
