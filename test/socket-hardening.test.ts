@@ -1,31 +1,15 @@
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openCase, startServer, type TestServer } from './helpers.ts';
+import { openCase, startServer } from './helpers.ts';
 import { bulkyMessageBox, createMessages, messageList, MESSAGE_BOX, type BoxEvent } from './message-box.ts';
-import { connect, within, wsUrl, type Socket } from './ws-client.ts';
+import { connect, socketSuite, within, wsUrl } from './ws-client.ts';
 
-let server: TestServer;
-let platform: string;
-const sockets: Socket[] = [];
-
-function open(token: string | null, connectionParams?: Record<string, unknown>): Socket {
-  const socket = connect(server.url, token, connectionParams);
-  sockets.push(socket);
-  return socket;
-}
-
-beforeAll(async () => {
-  server = await startServer();
-  platform = await server.platformToken();
-});
-afterAll(async () => {
-  await Promise.all(sockets.map((s) => s.dispose()));
-  await server?.stop();
-});
+const suite = socketSuite();
+const open = suite.open.bind(suite);
 
 const merchant = (shop: string, expiresIn?: string) =>
-  server.app.services.auth.sign({ role: 'merchant', sub: `${shop}-staff`, merchantId: shop }, expiresIn);
+  suite.server.app.services.auth.sign({ role: 'merchant', sub: `${shop}-staff`, merchantId: shop }, expiresIn);
 
 describe('socket authentication', () => {
   it('closes the socket with 4403 when connection_init carries no token', async () => {
@@ -63,7 +47,7 @@ describe('socket authentication', () => {
     const socket = open(await merchant('shop-monthly', '30d'));
     const box = socket.subscribe(MESSAGE_BOX);
     await socket.roundTrip();
-    await openCase(server, 'shop-monthly');
+    await openCase(suite.server, 'shop-monthly');
     expect((await box.nextData<BoxEvent>()).messageBox.message.kind).toBe('EVIDENCE_REQUESTED');
     await socket.roundTrip();
     expect(socket.isClosed()).toBe(false);
@@ -91,13 +75,13 @@ describe('bad operations on a socket', () => {
     expect(errors.twoOperations.message).toMatch(/operation/i);
 
     await socket.roundTrip();
-    const { afterSaleId } = await openCase(server, 'shop-typo');
+    const { afterSaleId } = await openCase(suite.server, 'shop-typo');
     expect((await box.nextData<BoxEvent>()).messageBox.message).toMatchObject({ kind: 'EVIDENCE_REQUESTED', afterSale: { id: afterSaleId } });
     expect(socket.isClosed()).toBe(false);
   });
 
   it('answers a merchant-only subscription on a platform socket with FORBIDDEN and keeps the socket', async () => {
-    const socket = open(platform);
+    const socket = open(suite.platform);
     const errors = await socket.subscribe(MESSAGE_BOX).errors();
     expect(errors.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
     await socket.roundTrip();
@@ -111,9 +95,9 @@ describe('bad operations on a socket', () => {
       aliased: `{ ${Array.from({ length: 25 }, (_, i) => `a${i}: node(id: "x") { id }`).join(' ')} }`,
       long: `{ ${'__typename '.repeat(2100)}}`,
     };
-    const socket = open(platform);
+    const socket = open(suite.platform);
     for (const [name, query] of Object.entries(operations)) {
-      const overHttp = await server.gql(platform, query, { id: 'x' });
+      const overHttp = await suite.server.gql(suite.platform, query, { id: 'x' });
       const overSocket = await socket.subscribe(query, { id: 'x' }).errors();
       expect(overHttp.data ?? null, name).toBeNull();
       expect(overHttp.errors!.length, name).toBeGreaterThan(0);
@@ -130,7 +114,7 @@ describe('bad operations on a socket', () => {
     try {
       const refused = await prodSocket.subscribe('{ __schema { queryType { name } } }').errors();
       expect(refused[0]!.message).toMatch(/introspection/i);
-      const allowed = await open(platform).subscribe('{ __schema { queryType { name } } }').nextData();
+      const allowed = await open(suite.platform).subscribe('{ __schema { queryType { name } } }').nextData();
       expect(allowed.__schema.queryType.name).toBe('Query');
     } finally {
       await prodSocket.dispose();
@@ -151,14 +135,14 @@ describe('socket limits', () => {
     expect((await flooder.closed()).code).toBe(1009);
     await huge.ended();
 
-    await openCase(server, 'shop-bystander');
+    await openCase(suite.server, 'shop-bystander');
     expect((await box.nextData<BoxEvent>()).messageBox.message.kind).toBe('EVIDENCE_REQUESTED');
     const again = open(await merchant('shop-flooder'));
     await again.roundTrip();
   });
 
   it('closes a socket that sends no connection_init in time with 4408', async () => {
-    const raw = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
+    const raw = new WebSocket(wsUrl(suite.server.url), 'graphql-transport-ws');
     const code = await within(new Promise<number>((resolve) => raw.on('close', (c) => resolve(c))), 'the silent socket to close', 10_000);
     expect(code).toBe(4408);
   });
@@ -173,7 +157,7 @@ describe('socket limits', () => {
     for (const feed of first) feed.unsubscribe();
     const second = Array.from({ length: 19 }, () => socket.subscribe(MESSAGE_BOX));
     await socket.roundTrip();
-    await openCase(server, 'shop-busy-tabs');
+    await openCase(suite.server, 'shop-busy-tabs');
     for (const feed of second) expect((await feed.nextData<BoxEvent>()).messageBox.message.kind).toBe('EVIDENCE_REQUESTED');
     expect(first.every((feed) => feed.results.length === 0)).toBe(true);
   });
@@ -185,12 +169,12 @@ describe('socket limits', () => {
     await socket.roundTrip();
     socket.pause();
     // Far more than fits in the socket buffers: the rest has to wait on the server for the reader.
-    await createMessages(server, 'shop-stalled', 1300, 2000);
-    expect((await server.gql(token, '{ unreadMessageCount }')).data!.unreadMessageCount).toBe(1300);
+    await createMessages(suite.server, 'shop-stalled', 1300, 2000);
+    expect((await suite.server.gql(token, '{ unreadMessageCount }')).data!.unreadMessageCount).toBe(1300);
     socket.resume();
 
     const events = (await box.received(1300, 20_000)).map((r) => (r.data as BoxEvent).messageBox);
-    expect(events.map((e) => e.message.id)).toEqual((await messageList(server, token)).map((m) => m.id));
+    expect(events.map((e) => e.message.id)).toEqual((await messageList(suite.server, token)).map((m) => m.id));
   });
 });
 

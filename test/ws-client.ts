@@ -1,5 +1,7 @@
 import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
+import { startServer, type TestServer } from './helpers.ts';
 
 /** Every wait in these tests is bounded, so a missing event fails the test instead of hanging it. */
 export const WAIT_MS = 5000;
@@ -177,6 +179,40 @@ export function connect(httpUrl: string, token: string | null, connectionParams?
     resume: () => raw!.resume(),
     dispose: async () => {
       await client.dispose();
+    },
+  };
+}
+
+/**
+ * One server for a test file, and the sockets its tests open: all closed
+ * after the file, whatever the tests did. Read `server` and `platform` inside
+ * tests (they are set before the first one runs).
+ */
+export function socketSuite() {
+  let server: TestServer | undefined;
+  let platform = '';
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    server = await startServer();
+    platform = await server.platformToken();
+  });
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.dispose()));
+    await server?.stop();
+  });
+  return {
+    get server(): TestServer {
+      if (!server) throw new Error('the suite server starts in beforeAll');
+      return server;
+    },
+    /** A platform agent's token for `server`. */
+    get platform(): string {
+      return platform;
+    },
+    open(token: string | null, connectionParams?: Record<string, unknown>): Socket {
+      const socket = connect(this.server.url, token, connectionParams);
+      sockets.push(socket);
+      return socket;
     },
   };
 }
