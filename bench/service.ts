@@ -24,8 +24,14 @@ serveRequests({
 });
 
 const url = () => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-app.server.once('listening', () => announce('listening', { url: url() }));
+let listeningAt = NaN;
+app.server.once('listening', () => {
+  listeningAt = performance.now();
+  announce('listening', { url: url() });
+});
 const started = performance.now();
 const startedAt = Date.now();
 await app.start();
-announce('ready', { url: url(), startMs: performance.now() - started, startedAt });
+const readyAt = performance.now();
+// Before listening: the warm-up. From listening to ready: the deadline catch-up, beside requests.
+announce('ready', { url: url(), startMs: readyAt - started, beforeListeningMs: listeningAt - started, catchUpMs: readyAt - listeningAt, startedAt });
