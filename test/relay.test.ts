@@ -1,7 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { noChanges } from '../src/db/changes.ts';
+import { noChanges, type Changes } from '../src/db/changes.ts';
 import { closeDatabase, openDatabase, writeTransaction, type Db } from '../src/db/client.ts';
 import { createMessage } from '../src/db/messages.ts';
 import { createEvents } from '../src/events.ts';
@@ -13,33 +13,42 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-/** Another process's connection to the server's database, writing `n` messages for one shop in one commit. */
-function writeElsewhere(db: Db, merchantId: string, afterSaleId: number, n: number): void {
+/** Writes `n` messages for one shop and after-sale in one commit; their changes go to `changes`. */
+function writeMessages(db: Db, merchantId: string, afterSaleId: number, n: number, changes = noChanges()): Changes {
   writeTransaction(db, (tx) => {
     for (let i = 0; i < n; i++) {
-      createMessage(tx, noChanges(), { merchantId, afterSaleId, kind: 'EVIDENCE_DUE_SOON', title: 't', body: `b${i}`, at: Date.now() });
+      createMessage(tx, changes, { merchantId, afterSaleId, kind: 'EVIDENCE_DUE_SOON', title: 't', body: `b${i}`, at: Date.now() });
     }
   });
+  return changes;
+}
+
+/**
+ * A server's database with one after-sale of `merchantId`, and a relay on a
+ * connection of its own ("this process"), ticking only when the test says.
+ * `heard` lists the message ids this process's events announced.
+ */
+async function relayBeside(merchantId: string) {
+  const server: TestServer = await startServer({ RELAY_INTERVAL: '1h' });
+  cleanups.push(() => server.stop());
+  const { afterSaleId } = await openCase(server, merchantId);
+  const here = openDatabase(path.join(server.dataDir, 'evidence.db'));
+  cleanups.push(() => closeDatabase(here));
+  const events = createEvents();
+  const heard: number[] = [];
+  events.listen('message', merchantId, (ref) => heard.push(ref.id));
+  const relay = new CrossProcessRelay(here, events, 3_600_000);
+  relay.start();
+  cleanups.push(() => relay.stop());
+  return { server, here, events, heard, relay, afterSaleId: Number(decodeGlobalID(afterSaleId).id) };
 }
 
 describe('cross-process relay', () => {
   it('announces a backlog written elsewhere once per row, in slices that let the event loop through', async () => {
-    const server: TestServer = await startServer({ RELAY_INTERVAL: '1h' });
-    cleanups.push(() => server.stop());
-    const { afterSaleId } = await openCase(server, 'shop-r');
-    const file = path.join(server.dataDir, 'evidence.db');
-    const other = openDatabase(file);
-    const here = openDatabase(file);
-    cleanups.push(() => closeDatabase(other), () => closeDatabase(here));
-
-    const events = createEvents();
-    const heard: number[] = [];
-    events.listen('message', 'shop-r', (ref) => heard.push(ref.id));
-    const relay = new CrossProcessRelay(here, events, 3_600_000);
-    relay.start();
-    cleanups.push(() => relay.stop());
-
-    writeElsewhere(other, 'shop-r', Number(decodeGlobalID(afterSaleId).id), 1_234);
+    const { server, heard, relay, afterSaleId } = await relayBeside('shop-r');
+    const other = openDatabase(path.join(server.dataDir, 'evidence.db')); // another process's connection
+    cleanups.push(() => closeDatabase(other));
+    writeMessages(other, 'shop-r', afterSaleId, 1_234);
     // Counts turns of the event loop while the tick runs.
     let turns = 0;
     let reading = true;
@@ -62,22 +71,8 @@ describe('cross-process relay', () => {
   });
 
   it('does not announce again what this process announced itself', async () => {
-    const server: TestServer = await startServer({ RELAY_INTERVAL: '1h' });
-    cleanups.push(() => server.stop());
-    const { afterSaleId } = await openCase(server, 'shop-s');
-    const here = openDatabase(path.join(server.dataDir, 'evidence.db'));
-    cleanups.push(() => closeDatabase(here));
-    const events = createEvents();
-    const heard: number[] = [];
-    events.listen('message', 'shop-s', (ref) => heard.push(ref.id));
-    const relay = new CrossProcessRelay(here, events, 3_600_000);
-    relay.start();
-    cleanups.push(() => relay.stop());
-
-    const changes = noChanges();
-    writeTransaction(here, (tx) => {
-      for (let i = 0; i < 3; i++) createMessage(tx, changes, { merchantId: 'shop-s', afterSaleId: Number(decodeGlobalID(afterSaleId).id), kind: 'EVIDENCE_DUE_SOON', title: 't', body: 'b', at: Date.now() });
-    });
+    const { here, events, heard, relay, afterSaleId } = await relayBeside('shop-s');
+    const changes = writeMessages(here, 'shop-s', afterSaleId, 3);
     events.publishChanges(changes);
     expect(heard).toHaveLength(3);
     expect(await relay.tick()).toBe(3); // it reads them, and knows they were announced
