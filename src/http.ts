@@ -112,6 +112,21 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       .pipe(res);
   }
 
+  /**
+   * A client that stops sending its request body for UPLOAD_IDLE_TIMEOUT gets
+   * 408 and loses the connection, instead of holding it until Node's request
+   * timeout (30 minutes, for the largest uploads). The caller clears the
+   * timeout once the body is read (`req.setTimeout(0)`).
+   */
+  function cutOffStalls(req: IncomingMessage, res: ServerResponse, message: string, code: string): void {
+    req.setTimeout(limits.idleTimeoutMs, () => {
+      if (res.headersSent) return void req.destroy();
+      res.shouldKeepAlive = false;
+      res.once('finish', () => req.destroy());
+      graphqlError(res, 408, message, code);
+    });
+  }
+
   async function handleMultipart(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!req.headers['x-graphql-yoga-csrf'] && !req.headers['apollo-require-preflight']) {
       return drainThen(req, res, () =>
@@ -122,14 +137,8 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     if (declared > limits.maxTotalBytes + MULTIPART_OVERHEAD) {
       return drainThen(req, res, () => graphqlError(res, 413, `The request is over the ${limits.maxTotalBytes} byte limit`, 'PAYLOAD_TOO_LARGE'));
     }
-    // A client that stops sending gets 408 and loses the connection; closing the
-    // request fails its file streams, so the submission stores nothing.
-    req.setTimeout(limits.idleTimeoutMs, () => {
-      if (res.headersSent) return void req.destroy();
-      res.shouldKeepAlive = false;
-      res.once('finish', () => req.destroy());
-      graphqlError(res, 408, `No data arrived for ${limits.idleTimeoutMs} ms; the upload was dropped`, 'UPLOAD_TIMEOUT');
-    });
+    // Closing a stalled upload fails its file streams, so the submission stores nothing.
+    cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the upload was dropped`, 'UPLOAD_TIMEOUT');
     let operations: unknown;
     try {
       operations = await processRequest(req, res, {
@@ -171,6 +180,11 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       if (url.pathname === '/graphql') {
         const type = req.headers['content-type'] ?? '';
         if (req.method === 'POST' && type.toLowerCase().startsWith('multipart/form-data')) return await handleMultipart(req, res, url);
+        if (req.method === 'POST') {
+          cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the request was dropped`, 'REQUEST_TIMEOUT');
+          // Only the body: the answer may be a long event stream.
+          req.once('end', () => req.setTimeout(0));
+        }
         return void (await yoga.requestListener(req, res));
       }
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));

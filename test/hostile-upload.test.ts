@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { submissionRows } from './db-file.ts';
+import { readDb, submissionRows } from './db-file.ts';
 import { fixture, openCase, startServer, storedFiles, submitEvidence, uploadRequest, SUBMIT, type TestServer } from './helpers.ts';
 import { multipartBody, openRaw, post, readUntilClosed, submitFields, type Part } from './multipart.ts';
 
@@ -216,6 +216,24 @@ describe('hostile uploads', () => {
     expect(reply).toContain('UPLOAD_TIMEOUT');
     await vi.waitFor(() => expect(storedFiles(tight.dataDir)).toEqual(before.files));
     await expectNothingStored(tight, tightMerchant, requestId, before);
+    await expectStillServing(tight, tightMerchant);
+  });
+
+  it('answers a JSON request whose body stops arriving with 408, and records nothing', async () => {
+    const platform = await tight.platformToken();
+    const number = `AS-STALL-${process.pid}`;
+    const body = Buffer.from(
+      JSON.stringify({
+        query: `mutation($input: RecordAfterSaleInput!) { recordAfterSale(input: $input) { __typename } }`,
+        variables: { input: { merchantId: 'shop-a', number, orderNumber: 'OD-1', type: 'REFUND_ONLY', reason: 'r', buyerClaim: 'c', amountCents: 1 } },
+      }),
+    );
+    const socket = await openRaw(tight.url, { authorization: `Bearer ${platform}`, 'content-type': 'application/json', 'content-length': String(body.length) }, body.subarray(0, body.length - 10));
+    const reply = await readUntilClosed(socket);
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(reply).toContain('REQUEST_TIMEOUT');
+    const recorded = readDb(tight.dataDir, (db) => db.prepare('SELECT count(*) AS n FROM after_sales WHERE number = ?').get(number)) as { n: number };
+    expect(recorded.n).toBe(0);
     await expectStillServing(tight, tightMerchant);
   });
 
