@@ -21,10 +21,6 @@ export class Foreground {
     };
   }
 
-  get busy(): boolean {
-    return this.active > 0;
-  }
-
   /** Resolves on the next turn when nothing is in progress; otherwise when the last request ends, or after `maxWaitMs`. */
   quiet(maxWaitMs: number): Promise<void> {
     if (this.active === 0) return new Promise((resolve) => setImmediate(resolve));

@@ -33,7 +33,9 @@ export class CrossProcessRelay {
     this.lastMessage = newestMessageIdOfAll(this.db);
     this.lastLog = newestLogIdOfAll(this.db);
     this.stopped = false;
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer = setInterval(() => {
+      this.tick().catch((error) => console.error('relay tick failed; retrying at the next one', error));
+    }, this.intervalMs);
     this.timer.unref();
   }
 
