@@ -40,6 +40,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    batchSize: config.sweepBatch,
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
   });

@@ -14,6 +14,8 @@ export interface Config {
   reminderLeadMs: number;
   /** Safety sweep period of the deadline scheduler. */
   sweepIntervalMs: number;
+  /** Rounds the scheduler claims per transaction: smaller keeps requests beside a backlog quicker, larger drains it faster. */
+  sweepBatch: number;
   /** How often live pushes look for what other processes sharing the database wrote. */
   relayIntervalMs: number;
   fileUrlTtlMs: number;
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evidenceWindowMs: duration('EVIDENCE_WINDOW', '24h'),
     reminderLeadMs: duration('REMINDER_LEAD', '12h'),
     sweepIntervalMs: duration('SWEEP_INTERVAL', '5s'),
+    sweepBatch: int('SWEEP_BATCH', 500, 1),
     relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),

@@ -35,6 +35,9 @@ describe('settings', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET is required/);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ SEED: 'lots' })).toThrow(/SEED/);
+    expect(() => loadConfig({ SWEEP_BATCH: '0' })).toThrow(/SWEEP_BATCH/);
+    expect(loadConfig({}).sweepBatch).toBe(500);
+    expect(loadConfig({ SWEEP_BATCH: '250' }).sweepBatch).toBe(250);
     expect(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: 'a-long-enough-secret-value' }).seed).toBe(false);
   });
 });
