@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { announce, memory, serveRequests } from './lib/ipc.ts';
+import { serveBaseline } from './lib/ipc.ts';
 
 /**
  * The raw baseline for uploads: node:http streaming the request body through
@@ -44,12 +43,4 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-serveRequests({
-  memory,
-  stop: () => {
-    server.close();
-    server.closeAllConnections();
-    setImmediate(() => process.exit(0));
-  },
-});
-server.listen(0, '127.0.0.1', () => announce('ready', { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+serveBaseline(server);

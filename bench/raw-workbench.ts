@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { announce, memory, serveRequests } from './lib/ipc.ts';
+import { serveBaseline } from './lib/ipc.ts';
 
 /**
  * The raw baseline for the workbench page: node:http and better-sqlite3 with
@@ -151,15 +150,4 @@ const server = http.createServer((req, res) => {
   });
 });
 
-serveRequests({
-  memory,
-  stop: () => {
-    server.close();
-    server.closeAllConnections();
-    setImmediate(() => process.exit(0));
-  },
-});
-server.listen(0, '127.0.0.1', () => {
-  announce('listening', { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-  announce('ready', { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-});
+serveBaseline(server);

@@ -13,7 +13,7 @@ import { workbench } from './workbench.ts';
 
 /**
  * `npm run bench` runs every figure at full size (minutes); `-- --quick` runs
- * them at tiny sizes in seconds, so they never rot; `-- --only upload,fanout`
+ * them at tiny sizes in seconds, so they never rot; `-- --only uploads,fanout`
  * runs some; `-- --profile` writes a CPU profile of every child process to
  * bench/profiles/. Prints a table and writes bench/results.json (or --out).
  */

@@ -61,7 +61,7 @@ export async function workbench(ctx: BenchContext): Promise<Figure[]> {
   const raw = spawnChild('raw-workbench.ts', { DATA_DIR: dataDir, AUTH_SECRET: ctx.secret }, 'raw-workbench');
   const service = spawnChild('service.ts', env, 'service-workbench');
   try {
-    const rawUrl = (await raw.event<{ url: string }>('listening')).url;
+    const rawUrl = (await raw.event<{ url: string }>('ready')).url;
     const serviceUrl = (await service.event<{ url: string }>('ready')).url;
     const rawAnswer = await fetch(`${rawUrl}/graphql`, {
       method: 'POST',

@@ -1,3 +1,6 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 /** The child's side of the bench's IPC: answers the parent's requests, dies with the parent. */
 export type Handlers = Record<string, (arg: any) => unknown>;
 
@@ -25,4 +28,20 @@ export function memory(): NodeJS.MemoryUsage {
   (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage();
+}
+
+/**
+ * Runs a raw baseline's HTTP server: listens on loopback, announces its URL
+ * as `ready`, and closes every connection and exits when the bench asks.
+ */
+export function serveBaseline(server: Server): void {
+  serveRequests({
+    memory,
+    stop: () => {
+      server.close();
+      server.closeAllConnections();
+      setImmediate(() => process.exit(0));
+    },
+  });
+  server.listen(0, '127.0.0.1', () => announce('ready', { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
 }
