@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 /**
  * Requests in progress, so that background work (the deadline catch-up) can
  * step aside for them. Between two slices of its work the scheduler waits
@@ -23,7 +25,7 @@ export class Foreground {
 
   /** Resolves on the next turn when nothing is in progress; otherwise when the last request ends, or after `maxWaitMs`. */
   quiet(maxWaitMs: number): Promise<void> {
-    if (this.active === 0) return new Promise((resolve) => setImmediate(resolve));
+    if (this.active === 0) return nextTurn();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);

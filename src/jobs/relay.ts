@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
 import { allLogsAfter, newestLogIdOfAll } from '../db/logs.ts';
 import { allMessagesAfter, newestMessageIdOfAll } from '../db/messages.ts';
@@ -61,7 +62,7 @@ export class CrossProcessRelay {
       this.events.publishFound({ messages, logs });
       read += messages.length + logs.length;
       if (messages.length < BATCH && logs.length < BATCH) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     return read;
   }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
 import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
 import type { Events } from '../events.ts';
@@ -22,7 +23,6 @@ export interface SchedulerOptions {
   between?: (lastSliceMs: number) => Promise<void>;
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -61,7 +61,7 @@ export class DeadlineScheduler {
   /** Sweeps until nothing is due, yielding to the event loop between slices. */
   async drain(): Promise<{ expired: number; reminded: number }> {
     const total = { expired: 0, reminded: 0 };
-    const between = this.options.between ?? nextTurn;
+    const between = this.options.between ?? (() => nextTurn());
     for (;;) {
       const started = performance.now();
       const done = this.sweepOnce();
