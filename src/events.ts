@@ -6,12 +6,10 @@ import type { MessageRef } from './db/messages.ts';
 /**
  * The typed topics, and the only place that publishes. In one process this is
  * yoga's in-memory pub/sub; several processes would pass an event target
- * backed by Redis to createPubSub without touching the callers.
- */
-/**
- * An event says which row is new, not what it holds: the live feeds read the
- * rows from the database after their own cursor, so an event only wakes them.
- * That keeps events small enough to cross processes (a Redis channel) cheaply.
+ * backed by Redis to createPubSub without touching the callers. An event says
+ * which row is new, not what it holds: the live feeds read the rows from the
+ * database after their own cursor, so an event only wakes them, and stays
+ * small enough to cross processes cheaply.
  */
 export type Topics = {
   /** A new message in one shop's message box, keyed by merchant id. */
@@ -24,6 +22,9 @@ export type Topics = {
 
 export type Events = ReturnType<typeof createEvents>;
 
+/** New rows, by reference: what a write produced, or what the relay found. */
+type NewRows = { logs: readonly LogRef[]; messages: readonly MessageRef[] };
+
 export function createEvents() {
   const target = new EventTarget();
   const pubsub = createPubSub<Topics>({ eventTarget: target });
@@ -34,7 +35,7 @@ export function createEvents() {
   };
   // Rows this process announced that the relay has not come across yet.
   const announced = new Set<string>();
-  const publish = (changes: { logs: readonly LogRef[]; messages: readonly MessageRef[]; roundsChanged: boolean }) => {
+  const publish = (changes: NewRows & { roundsChanged: boolean }) => {
     for (const { id, afterSaleId } of changes.logs) pubsub.publish('log', afterSaleId, { id, afterSaleId });
     for (const { id, merchantId } of changes.messages) pubsub.publish('message', merchantId, { id, merchantId });
     if (changes.roundsChanged) pubsub.publish('roundsChanged');
@@ -62,7 +63,7 @@ export function createEvents() {
      * Announces rows the cross-process relay found in the database, skipping
      * those this process already announced itself (each is found once).
      */
-    publishFound(found: { logs: readonly LogRef[]; messages: readonly MessageRef[] }): void {
+    publishFound(found: NewRows): void {
       const fresh = (key: string) => !announced.delete(key);
       publish({
         logs: found.logs.filter((log) => fresh(`l${log.id}`)),

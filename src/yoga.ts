@@ -32,7 +32,8 @@ const preParsedUploads: Plugin<ServerContext> = {
 
 /**
  * Queries and mutations run as compiled JavaScript (graphql-jit), one function
- * per distinct document, kept in an LRU. The workbench page spent a third of
+ * per distinct document, kept as long as yoga's parse cache (an LRU) keeps the
+ * document. The workbench page spent a third of
  * its CPU in the field-by-field executor and the promises and garbage it
  * makes; compiled, each field is a plain call. Subscriptions keep the
  * reference executor: their feeds are async iterators the compiled path does
