@@ -115,8 +115,9 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
   /**
    * A client that stops sending its request body for UPLOAD_IDLE_TIMEOUT gets
    * 408 and loses the connection, instead of holding it until Node's request
-   * timeout (30 minutes, for the largest uploads). The caller clears the
-   * timeout once the body is read (`req.setTimeout(0)`).
+   * timeout (30 minutes, for the largest uploads). Only the body is timed:
+   * once it has all arrived, the work and the answer (which may be a long
+   * event stream) are not.
    */
   function cutOffStalls(req: IncomingMessage, res: ServerResponse, message: string, code: string): void {
     req.setTimeout(limits.idleTimeoutMs, () => {
@@ -125,6 +126,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       res.once('finish', () => req.destroy());
       graphqlError(res, 408, message, code);
     });
+    req.once('end', () => req.setTimeout(0));
   }
 
   async function handleMultipart(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -160,6 +162,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     }
     const response = await yoga.fetch(new Request(url, { method: 'POST', headers }), { uploadOperations: operations });
     const body = Buffer.from(await response.arrayBuffer());
+    // The answer is ready though the body may not have ended (a refused file): drainThen bounds the rest.
     req.setTimeout(0);
     drainThen(req, res, () => {
       // Already answered (timed out) or the client is gone.
@@ -180,11 +183,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       if (url.pathname === '/graphql') {
         const type = req.headers['content-type'] ?? '';
         if (req.method === 'POST' && type.toLowerCase().startsWith('multipart/form-data')) return await handleMultipart(req, res, url);
-        if (req.method === 'POST') {
-          cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the request was dropped`, 'REQUEST_TIMEOUT');
-          // Only the body: the answer may be a long event stream.
-          req.once('end', () => req.setTimeout(0));
-        }
+        if (req.method === 'POST') cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the request was dropped`, 'REQUEST_TIMEOUT');
         return void (await yoga.requestListener(req, res));
       }
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
