@@ -1,8 +1,10 @@
 import fs from 'node:fs';
-import { openDatabase, closeDatabase } from '../src/db/client.ts';
+import Database from 'better-sqlite3';
+import { systemClock } from '../src/clock.ts';
 import { nextDeadlineInstant } from '../src/db/deadlines.ts';
+import { openSqlite } from '../src/db/dialects/sqlite.ts';
 import { createEvents } from '../src/events.ts';
-import { DeadlineScheduler, systemClock } from '../src/jobs/scheduler.ts';
+import { DeadlineScheduler } from '../src/jobs/scheduler.ts';
 import { spawnChild } from './lib/child.ts';
 import { dbFile, percentile, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
 import { BENCH_SHOP, seedDeadlines } from './lib/seed.ts';
@@ -58,44 +60,46 @@ async function rawCatchUp(dataDir: string, due: number): Promise<number> {
 }
 
 /** What one scheduler tick costs with nothing due: the sweep, then the query that re-arms the timer. */
-function sweepCost(file: string, runs: number) {
-  const db = openDatabase(file);
+async function sweepCost(file: string, runs: number) {
+  const db = openSqlite(file);
   try {
     const scheduler = new DeadlineScheduler(db, createEvents(), systemClock, { reminderLeadMs: LEAD_MS, sweepIntervalMs: 5000 });
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      const done = scheduler.sweepOnce();
-      nextDeadlineInstant(db, LEAD_MS);
+      const done = await scheduler.sweepOnce();
+      await nextDeadlineInstant(db, LEAD_MS);
       times.push(performance.now() - t);
       if (done.expired || done.reminded) throw new Error('something was due; the sweep cost is for an idle table');
     }
     return { mean: times.reduce((a, b) => a + b, 0) / runs, p99: percentile(times, 99) };
   } finally {
-    closeDatabase(db);
+    await db.close();
   }
 }
 
 /** The statements of one idle tick, each with SQLite's plan for it. */
-function sweepPlans(file: string): string {
+async function sweepPlans(file: string): Promise<string> {
   const statements: string[] = [];
-  const db = openDatabase(file, { onStatement: (sql) => statements.push(sql) });
+  const db = openSqlite(file, { onStatement: (sql) => statements.push(sql) });
+  const explain = new Database(file, { readonly: true });
   try {
     const scheduler = new DeadlineScheduler(db, createEvents(), systemClock, { reminderLeadMs: LEAD_MS, sweepIntervalMs: 5000 });
     statements.length = 0;
-    scheduler.sweepOnce();
-    nextDeadlineInstant(db, LEAD_MS);
+    await scheduler.sweepOnce();
+    await nextDeadlineInstant(db, LEAD_MS);
     return statements
       .filter((sql) => /^\s*(select|update|insert|delete|with)/i.test(sql))
       .map((sql) => {
-        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[];
+        const plan = explain.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[];
         // The column lists say nothing about the plan; the clauses after FROM do.
         const shown = sql.replace(/^select (.*?) from /is, (all, columns: string) => (columns.includes(',') ? 'select … from ' : all));
         return `${shown}\n${plan.map((p) => `    ${p.detail}`).join('\n')}`;
       })
       .join('\n');
   } finally {
-    closeDatabase(db);
+    explain.close();
+    await db.close();
   }
 }
 
@@ -142,8 +146,8 @@ export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
   const warmP99 = percentile(warm, 99);
   ctx.log(`catch-up: ${size.due} rounds in ${(ready.catchUpMs / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s (start to listening ${ready.beforeListeningMs.toFixed(0)} ms); ${load.length} workbench requests meanwhile, p99 ${p99.toFixed(1)} ms (${warmP99.toFixed(1)} ms from the 2nd second on)`);
 
-  const cost = sweepCost(file, ctx.quick ? 100 : 1000);
-  ctx.note('Deadline sweep with nothing due: statements and query plans', sweepPlans(file));
+  const cost = await sweepCost(file, ctx.quick ? 100 : 1000);
+  ctx.note('Deadline sweep with nothing due: statements and query plans', await sweepPlans(file));
   return [
     { key: 'deadlines.catchUpRate', label: `Deadlines: catch-up of ${size.due} due rounds (${size.rounds} in table)`, value: rate, unit: 'rounds/s', baseline: raw, target: { op: '>=', value: 20_000 } },
     { key: 'deadlines.workbenchP99', label: 'Deadlines: workbench p99 during catch-up (20 req/s)', value: p99, unit: 'ms', target: { op: '<', value: 100 } },

@@ -1,4 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import pg from 'pg';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { announce, memory, serveRequests } from './lib/ipc.ts';
@@ -9,14 +12,36 @@ import { announce, memory, serveRequests } from './lib/ipc.ts';
  * few IPC requests for the bench to read figures from inside.
  */
 let statements = 0;
-const app = createApp(loadConfig(), process.env.BENCH_COUNT_STATEMENTS === '1' ? { onStatement: () => void statements++ } : {});
-const db = app.services.db.$client;
+const config = loadConfig();
+const app = await createApp(config, process.env.BENCH_COUNT_STATEMENTS === '1' ? { onStatement: () => void statements++ } : {});
+
+/** Bench-only reads with `?` placeholders, on a connection of their own. */
+async function query(text: string, params: unknown[]): Promise<unknown[]> {
+  if (config.databaseUrl) {
+    const client = new pg.Client({ connectionString: config.databaseUrl });
+    await client.connect();
+    try {
+      let i = 0;
+      return (await client.query(text.replace(/\?/g, () => `$${++i}`), params)).rows.map((row) =>
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v])),
+      );
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(path.join(config.dataDir, 'evidence.db'), { readonly: true });
+  try {
+    return db.prepare(text).all(...params);
+  } finally {
+    db.close();
+  }
+}
 
 serveRequests({
   memory,
   statements: () => statements,
   /** Bench-only reads (e.g. counting what a catch-up changed). */
-  sql: ({ sql, params = [] }: { sql: string; params?: unknown[] }) => db.prepare(sql).all(...params),
+  sql: ({ sql, params = [] }: { sql: string; params?: unknown[] }) => query(sql, params),
   async stop() {
     await app.stop();
     setImmediate(() => process.exit(0));

@@ -1,16 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Auth, resolveSecret } from './auth.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Services } from './context.ts';
-import { closeDatabase, openDatabase } from './db/client.ts';
 import { referencedHashes } from './db/evidence.ts';
+import { openDatabase } from './db/open.ts';
 import { createEvents } from './events.ts';
 import { createHttpHandler } from './http.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
-import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
+import { DeadlineScheduler } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
@@ -26,14 +26,22 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens only on start(). */
-export function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): App {
+/**
+ * Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens
+ * only on start(). Every commit announces what it wrote through `events`,
+ * after the commit: no write can forget to, and nothing is announced that
+ * was rolled back.
+ */
+export async function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const store = new FileStore(config.dataDir);
-  const db = openDatabase(path.join(config.dataDir, 'evidence.db'), { onStatement: options.onStatement });
-  store.cleanTemp();
-  store.removeOrphans(referencedHashes(db));
   const events = createEvents();
+  const db = await openDatabase(config.databaseUrl, config.dataDir, {
+    onStatement: options.onStatement,
+    onCommit: (changes) => events.publishChanges(changes),
+  });
+  store.cleanTemp();
+  store.removeOrphans(await referencedHashes(db), clock);
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
   const services: Services = { db, events, auth, config, store, clock };
   const foreground = new Foreground();
@@ -44,9 +52,10 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
   });
-  const relay = new CrossProcessRelay(db, events, config.relayIntervalMs);
+  // Other processes sharing one SQLite file are heard of through the relay; on PostgreSQL there is none.
+  const relay = db.dialect === 'sqlite' ? new CrossProcessRelay(db, events, config.relayIntervalMs) : null;
   const yoga = createYogaServer(services);
-  const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning && db.$client.open });
+  const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning });
   const inFlight = new Set<http.ServerResponse>();
   let stopping = false;
   const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
@@ -72,7 +81,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
       });
-      relay.start();
+      await relay?.start();
       await scheduler.start();
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
@@ -87,9 +96,9 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
-      relay.stop();
+      await relay?.stop();
       await scheduler.stop();
-      closeDatabase(db);
+      await db.close();
       store.close();
     },
   };

@@ -5,6 +5,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** PostgreSQL connection URL; null means the embedded SQLite file in dataDir. */
+  databaseUrl: string | null;
   /** Secret for tokens and file links; null means "use the development secret in dataDir". */
   authSecret: string | null;
   production: boolean;
@@ -76,6 +78,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !authSecret) {
     throw new ConfigError('AUTH_SECRET is required when NODE_ENV=production (a long random string; it signs tokens and file links)');
   }
+  const databaseUrl = get('DATABASE_URL') ?? null;
+  if (databaseUrl && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres://user:password@host:port/name URL (or unset, for the SQLite file in DATA_DIR)');
+  }
+  if (databaseUrl && !authSecret) {
+    throw new ConfigError('AUTH_SECRET is required with DATABASE_URL: every instance on one database must sign and check tokens and file links alike');
+  }
   if (authSecret && authSecret.length < 16) throw new ConfigError('AUTH_SECRET must be at least 16 characters');
   const publicUrl = get('PUBLIC_URL')?.replace(/\/+$/, '') ?? null;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
@@ -86,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: get('HOST') ?? '127.0.0.1',
     port: int('PORT', 4000),
     dataDir: path.resolve(get('DATA_DIR') ?? './data'),
+    databaseUrl,
     authSecret,
     production,
     seed: seed === 'demo',

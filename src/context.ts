@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Auth, Viewer } from './auth.ts';
 import type { Config } from './config.ts';
 import { afterSalesByIds } from './db/after-sales.ts';
-import type { Db } from './db/client.ts';
+import type { Db } from './db/database.ts';
 import {
   filesByIds,
   filesBySubmissionIds,
@@ -15,7 +15,7 @@ import { countLogs, firstLogsOf, logsByIds } from './db/logs.ts';
 import { messagesByIds } from './db/messages.ts';
 import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
-import type { Clock } from './jobs/scheduler.ts';
+import type { Clock } from './clock.ts';
 import type { FileStore } from './storage/file-store.ts';
 
 /** Everything long-lived the API needs; built once at start. */
@@ -45,9 +45,9 @@ export function visibleTo<T extends Owned>(viewer: Viewer | null, row: T | undef
   return row;
 }
 
-function byId<T extends { id: number } & Owned>(viewer: Viewer | null, load: (ids: readonly number[]) => T[]) {
+function byId<T extends { id: number } & Owned>(viewer: Viewer | null, load: (ids: readonly number[]) => Promise<T[]>) {
   return new DataLoader<number, T | null>(async (ids) => {
-    const rows = new Map(load(ids).map((r) => [r.id, r]));
+    const rows = new Map((await load(ids)).map((r) => [r.id, r]));
     return ids.map((id) => visibleTo(viewer, rows.get(id)));
   });
 }
@@ -83,23 +83,23 @@ export function createLoaders(db: Db, viewer: Viewer | null) {
     message: byId(viewer, (ids) => messagesByIds(db, ids)),
     // Log lines have no shop of their own: node(id) checks their after-sale instead.
     log: new DataLoader<number, AfterSaleLogRow | null>(async (ids) => {
-      const rows = new Map(logsByIds(db, ids).map((r) => [r.id, r]));
+      const rows = new Map((await logsByIds(db, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id) ?? null);
     }),
     requestsOfAfterSale: new DataLoader(async (ids: readonly number[]) => {
-      const groups = groupBy(requestsByAfterSaleIds(db, ids), (r) => r.afterSaleId);
+      const groups = groupBy(await requestsByAfterSaleIds(db, ids), (r) => r.afterSaleId);
       return ids.map((id) => groups.get(id) ?? []);
     }),
     submissionOfRequest: new DataLoader(async (ids: readonly number[]) => {
-      const rows = new Map(submissionsByRequestIds(db, ids).map((s) => [s.requestId, s]));
+      const rows = new Map((await submissionsByRequestIds(db, ids)).map((s) => [s.requestId, s]));
       return ids.map((id) => rows.get(id) ?? null);
     }),
     filesOfSubmission: new DataLoader(async (ids: readonly number[]) => {
-      const groups = groupBy(filesBySubmissionIds(db, ids), (f) => f.submissionId);
+      const groups = groupBy(await filesBySubmissionIds(db, ids), (f) => f.submissionId);
       return ids.map((id) => groups.get(id) ?? []);
     }),
     logCount: new DataLoader(async (ids: readonly number[]) => {
-      const counts = countLogs(db, ids);
+      const counts = await countLogs(db, ids);
       return ids.map((id) => counts.get(id) ?? 0);
     }),
     logPage: new DataLoader<LogPageKey, { rows: AfterSaleLogRow[]; hasNextPage: boolean }, string>(
@@ -109,7 +109,7 @@ export function createLoaders(db: Db, viewer: Viewer | null) {
         const results = new Map<string, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
         for (const group of groups.values()) {
           const { first, afterId } = group[0]!;
-          const pages = firstLogsOf(db, group.map((k) => k.afterSaleId), first, afterId);
+          const pages = await firstLogsOf(db, group.map((k) => k.afterSaleId), first, afterId);
           for (const k of group) results.set(logKey(k), pages.get(k.afterSaleId)!);
         }
         return keys.map((k) => results.get(logKey(k))!);

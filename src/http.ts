@@ -86,7 +86,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
   const { config, auth, store, db, clock } = services;
   const limits = config.limits;
 
-  function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  async function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const match = /^\/files\/(\d+)(?:\/[^/]*)?$/.exec(url.pathname);
     const id = match ? Number(match[1]) : NaN;
     const expires = Number(url.searchParams.get('expires'));
@@ -94,7 +94,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     if (!Number.isSafeInteger(id) || !auth.verifyFileLink(id, expires, sig, clock.now())) {
       return sendJson(res, 403, { error: 'This link is invalid or has expired; ask the API for a fresh url' });
     }
-    const file = filesByIds(db, [id])[0];
+    const [file] = await filesByIds(db, [id]);
     if (!file) return sendJson(res, 404, { error: 'No such file' });
     const headers = {
       'content-type': file.contentType,

@@ -14,9 +14,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = createApp(config);
+  const app = await createApp(config);
   const { db, store, auth, clock } = app.services;
-  const seeded = config.seed && !hasAnyAfterSale(db) ? await seedDemo(db, store, config, clock.now()) : 0;
+  const seeded = config.seed && !(await hasAnyAfterSale(db)) ? await seedDemo(db, store, config, clock.now()) : 0;
   const url = await app.start();
 
   console.log(`Evidence service on ${url}/graphql (HTTP and WebSocket); data in ${config.dataDir}`);

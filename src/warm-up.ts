@@ -35,7 +35,7 @@ const WORKBENCH_PAGE = /* GraphQL */ `
  */
 export async function warmUp(services: Services, yoga: YogaServer): Promise<void> {
   try {
-    const merchantId = shopWithNearestDeadline(services.db);
+    const merchantId = await shopWithNearestDeadline(services.db);
     if (!merchantId) return;
     const token = await services.auth.sign({ role: 'merchant', sub: 'warm-up', merchantId }, '1m');
     const response = await yoga.fetch('http://warm-up/graphql', {

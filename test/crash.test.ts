@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readDb } from './db-file.ts';
+import { onPostgres, sqliteIntegrity, stored } from './stored.ts';
 import { fixture, openCase, storedFiles, submitEvidence, tempDir, SUBMIT } from './helpers.ts';
 import { multipartBody, streamUpload, submitFields } from './multipart.ts';
 import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
@@ -78,46 +78,43 @@ describe('kill -9', () => {
       const bytes = Buffer.from(await (await fetch(file.url)).arrayBuffer());
       expect(bytes.equals(fs.readFileSync(fixture(name)))).toBe(true);
     }
-    readDb(dir, (db) => {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(db.prepare('SELECT count(*) AS n FROM evidence_submissions').get()).toEqual({ n: 1 });
-      expect(db.prepare('SELECT count(*) AS n FROM evidence_files').get()).toEqual({ n: 2 });
+    await stored(dir, async (db) => {
+      expect(await db.count('SELECT count(*) AS n FROM evidence_submissions')).toBe(1);
+      expect(await db.count('SELECT count(*) AS n FROM evidence_files')).toBe(2);
     });
+    if (!onPostgres) expect(sqliteIntegrity(dir)).toBe('ok');
   });
 
   it('during the deadline sweeps: after the restart every round is reminded at most once and expired exactly once', async () => {
     const dir = dataDir();
     const env = { EVIDENCE_WINDOW: '1s', REMINDER_LEAD: '500ms', SWEEP_INTERVAL: '200ms' };
     const first = await spawn(dir, env);
-    const expiredSoFar = () =>
-      readDb(dir, (db) => (db.prepare(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'EXPIRED'`).get() as { n: number }).n);
+    const expiredSoFar = () => stored(dir, (db) => db.count(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'EXPIRED'`));
 
     // Rounds keep opening while earlier ones come due, so the sweeps run over and over; kill at the first expiry.
     let crashed = false;
     const opening = (async () => {
       while (!crashed) await Promise.all(Array.from({ length: 8 }, () => openCase(first, 'shop-a').catch(() => undefined)));
     })();
-    await vi.waitFor(() => expect(expiredSoFar()).toBeGreaterThan(0), { timeout: 15_000, interval: 10 });
+    await vi.waitFor(async () => expect(await expiredSoFar()).toBeGreaterThan(0), { timeout: 15_000, interval: 10 });
     crashed = true;
     await first.crash();
     await opening;
 
     await spawn(dir, env);
-    const open = () => readDb(dir, (db) => (db.prepare(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'OPEN'`).get() as { n: number }).n);
-    await vi.waitFor(() => expect(open()).toBe(0), { timeout: 15_000, interval: 50 });
+    const open = () => stored(dir, (db) => db.count(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'OPEN'`));
+    await vi.waitFor(async () => expect(await open()).toBe(0), { timeout: 15_000, interval: 50 });
 
-    const perAfterSale = readDb(dir, (db) =>
-      db
-        .prepare(
-          `SELECT a.id, a.status, a.decided_by AS decidedBy,
-             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_EXPIRED') AS expiredLogs,
-             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'ARBITRATION_RESOLVED') AS resolvedLogs,
-             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_EXPIRED') AS expiredMessages,
-             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_REMINDER_SENT') AS reminderLogs,
-             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_DUE_SOON') AS reminderMessages
+    const perAfterSale = await stored(dir, (db) =>
+      db.all<{ status: string; decidedBy: string; expiredLogs: number; resolvedLogs: number; expiredMessages: number; reminderLogs: number; reminderMessages: number }>(
+          `SELECT a.id, a.status, a.decided_by AS "decidedBy",
+             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_EXPIRED') AS "expiredLogs",
+             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'ARBITRATION_RESOLVED') AS "resolvedLogs",
+             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_EXPIRED') AS "expiredMessages",
+             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_REMINDER_SENT') AS "reminderLogs",
+             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_DUE_SOON') AS "reminderMessages"
            FROM after_sales a JOIN evidence_requests r ON r.after_sale_id = a.id`,
-        )
-        .all() as { status: string; decidedBy: string; expiredLogs: number; resolvedLogs: number; expiredMessages: number; reminderLogs: number; reminderMessages: number }[],
+      ),
     );
     expect(perAfterSale.length).toBeGreaterThan(0);
     for (const row of perAfterSale) {
@@ -125,7 +122,7 @@ describe('kill -9', () => {
       expect(row.reminderLogs).toBeLessThanOrEqual(1);
       expect(row.reminderMessages).toBe(row.reminderLogs);
     }
-    readDb(dir, (db) => expect(db.pragma('integrity_check', { simple: true })).toBe('ok'));
+    if (!onPostgres) expect(sqliteIntegrity(dir)).toBe('ok');
   });
 });
 
@@ -144,9 +141,9 @@ describe('SIGTERM', () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body).data.submitEvidence.__typename).toBe('SubmitEvidencePayload');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    readDb(dir, (db) => {
-      expect(db.prepare(`SELECT status FROM evidence_requests`).get()).toEqual({ status: 'SUBMITTED' });
-      expect(db.prepare(`SELECT byte_size AS size FROM evidence_files`).get()).toEqual({ size: 4 * MiB });
+    await stored(dir, async (db) => {
+      expect(await db.get(`SELECT status FROM evidence_requests`)).toEqual({ status: 'SUBMITTED' });
+      expect(await db.get(`SELECT byte_size AS size FROM evidence_files`)).toEqual({ size: 4 * MiB });
     });
   });
 
@@ -160,9 +157,9 @@ describe('SIGTERM', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     await expect(upload.answer).rejects.toThrow();
-    readDb(dir, (db) => {
-      expect(db.prepare(`SELECT status FROM evidence_requests`).get()).toEqual({ status: 'OPEN' });
-      expect(db.prepare(`SELECT count(*) AS n FROM evidence_submissions`).get()).toEqual({ n: 0 });
+    await stored(dir, async (db) => {
+      expect(await db.get(`SELECT status FROM evidence_requests`)).toEqual({ status: 'OPEN' });
+      expect(await db.count(`SELECT count(*) AS n FROM evidence_submissions`)).toBe(0);
     });
   });
 });

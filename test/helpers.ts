@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import type { Clock } from '../src/jobs/scheduler.ts';
+import type { Clock } from '../src/clock.ts';
+import { databaseEnv } from './stored.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const fixture = (name: string) => path.join(FIXTURES, name);
@@ -37,14 +38,22 @@ export function tempDir(prefix = 'evidence-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A real server on a real port with its own SQLite file and file store. */
+/** A real server on a real port with its own database (a SQLite file, or a PostgreSQL database) and file store. */
 export async function startServer(
   env: Record<string, string> = {},
   options: { clock?: Clock; dataDir?: string; onStatement?: (sql: string) => void; startScheduler?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const config = loadConfig({ SEED: 'none', AUTH_SECRET: 'test-secret-0123456789abcdef', ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
-  const app = createApp(config, { clock: options.clock, onStatement: options.onStatement });
+  const config = loadConfig({
+    SEED: 'none',
+    AUTH_SECRET: 'test-secret-0123456789abcdef',
+    ...(await databaseEnv(dataDir)),
+    ...env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
+  const app = await createApp(config, { clock: options.clock, onStatement: options.onStatement });
   const url = await app.start();
   const auth = app.services.auth;
   return {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readDb, submissionRows } from './db-file.ts';
+import { stored, submissionRows } from './stored.ts';
 import { fixture, openCase, startServer, storedFiles, submitEvidence, uploadRequest, SUBMIT, type TestServer } from './helpers.ts';
 import { multipartBody, openRaw, post, readUntilClosed, submitFields, type Part } from './multipart.ts';
 
@@ -34,7 +34,7 @@ const ROUND = `query($id: ID!) { node(id: $id) { ... on EvidenceRequest { status
 async function expectNothingStored(s: TestServer, token: string, requestId: string, before: { files: string[]; rows: object }) {
   const round = await s.gql(token, ROUND, { id: requestId });
   expect(round.data!.node).toEqual({ status: 'OPEN', submission: null, afterSale: { status: 'AWAITING_MERCHANT_EVIDENCE' } });
-  expect(submissionRows(s.dataDir)).toEqual(before.rows);
+  expect(await submissionRows(s.dataDir)).toEqual(before.rows);
   expect(storedFiles(s.dataDir)).toEqual(before.files);
 }
 
@@ -50,7 +50,7 @@ async function expectStillServing(s: TestServer, token: string) {
 
 async function arrange(s: TestServer) {
   const { requestId } = await openCase(s, 'shop-a');
-  return { requestId: requestId!, before: { files: storedFiles(s.dataDir), rows: submissionRows(s.dataDir) } };
+  return { requestId: requestId!, before: { files: storedFiles(s.dataDir), rows: await submissionRows(s.dataDir) } };
 }
 
 function submitParts(requestId: string, files: Part[], explanation = 'Please look') {
@@ -232,7 +232,7 @@ describe('hostile uploads', () => {
     const reply = await readUntilClosed(socket);
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(reply).toContain('REQUEST_TIMEOUT');
-    const recorded = readDb(tight.dataDir, (db) => db.prepare('SELECT count(*) AS n FROM after_sales WHERE number = ?').get(number)) as { n: number };
+    const recorded = { n: await stored(tight.dataDir, (db) => db.count('SELECT count(*) AS n FROM after_sales WHERE number = ?', number)) };
     expect(recorded.n).toBe(0);
     await expectStillServing(tight, tightMerchant);
   });

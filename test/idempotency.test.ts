@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDb } from './db-file.ts';
+import { stored } from './stored.ts';
 import { FakeClock, fixture, openCase, startServer, storedFiles, submitEvidence, type TestServer, type UploadFile } from './helpers.ts';
 
 let server: TestServer;
@@ -25,10 +25,10 @@ const PHOTO: UploadFile[] = [
 /** Submissions stored for a round, straight from the database file. */
 function storedSubmissions(requestId: string) {
   const id = Number(Buffer.from(requestId, 'base64').toString().split(':')[1]);
-  return readDb(server.dataDir, (db) => ({
-    submissions: (db.prepare('SELECT count(*) AS n FROM evidence_submissions WHERE request_id = ?').get(id) as { n: number }).n,
-    files: (db.prepare('SELECT count(*) AS n FROM evidence_files f JOIN evidence_submissions s ON s.id = f.submission_id WHERE s.request_id = ?').get(id) as { n: number }).n,
-    logs: (db.prepare(`SELECT count(*) AS n FROM after_sale_logs l JOIN evidence_requests r ON r.after_sale_id = l.after_sale_id WHERE r.id = ? AND l.action = 'EVIDENCE_SUBMITTED'`).get(id) as { n: number }).n,
+  return stored(server.dataDir, async (db) => ({
+    submissions: await db.count('SELECT count(*) AS n FROM evidence_submissions WHERE request_id = ?', id),
+    files: await db.count('SELECT count(*) AS n FROM evidence_files f JOIN evidence_submissions s ON s.id = f.submission_id WHERE s.request_id = ?', id),
+    logs: await db.count(`SELECT count(*) AS n FROM after_sale_logs l JOIN evidence_requests r ON r.after_sale_id = l.after_sale_id WHERE r.id = ? AND l.action = 'EVIDENCE_SUBMITTED'`, id),
   }));
 }
 
@@ -49,7 +49,7 @@ describe('idempotencyKey', () => {
     }
     const first = withoutUrls(submission(answers[0]!.body.data!.submitEvidence));
     for (const { body } of answers) expect(withoutUrls(submission(body.data!.submitEvidence))).toEqual(first);
-    expect(storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
+    expect(await storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
     // Only the kept files remain: the nine retries' temporary copies are gone.
     expect(storedFiles(server.dataDir).filter((f) => f.startsWith(path.join(server.dataDir, 'tmp')))).toEqual([]);
   });
@@ -74,7 +74,7 @@ describe('idempotencyKey', () => {
     const late = await submitEvidence(server, shopA, input, PHOTO);
     expect(late.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
     expect(withoutUrls(submission(late.body.data!.submitEvidence))).toEqual(accepted);
-    expect(storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
+    expect(await storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
   });
 
   it('refuses the same key with another explanation, other files, or another round with IdempotencyConflictError', async () => {
@@ -95,9 +95,9 @@ describe('idempotencyKey', () => {
       const { body } = await submitEvidence(server, shopA, changed, files);
       expect(body.data!.submitEvidence.__typename).toBe('IdempotencyConflictError');
     }
-    expect(storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
+    expect(await storedSubmissions(requestId!)).toEqual({ submissions: 1, files: 2, logs: 1 });
     // The other round was not answered by the conflicting request.
-    expect(storedSubmissions(other.requestId!).submissions).toBe(0);
+    expect((await storedSubmissions(other.requestId!)).submissions).toBe(0);
   });
 
   it('keeps keys per merchant: another shop may use the same key for its own submission', async () => {
@@ -109,7 +109,7 @@ describe('idempotencyKey', () => {
     expect(first.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
     expect(second.body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
     expect(submission(second.body.data!.submitEvidence).id).not.toBe(submission(first.body.data!.submitEvidence).id);
-    expect(storedSubmissions(b.requestId!).submissions).toBe(1);
+    expect((await storedSubmissions(b.requestId!)).submissions).toBe(1);
   });
 
   it('forgets a refused submission, so the same key may be used again to retry it', async () => {

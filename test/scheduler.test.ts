@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, closeDatabase } from '../src/db/client.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { databaseUrlFor } from './stored.ts';
 import { createEvents } from '../src/events.ts';
 import { Foreground } from '../src/jobs/foreground.ts';
 import { DeadlineScheduler } from '../src/jobs/scheduler.ts';
@@ -43,20 +43,20 @@ describe('deadline scheduler with an injected clock', () => {
     const { afterSaleId } = await openCase(server, 'shop-a');
 
     clock.advance(12 * HOUR); // exactly 12h left: not yet "under 12 hours"
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
     clock.advance(1);
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 1 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 1 });
     clock.advance(HOUR);
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
     let h = await history(server, merchant, afterSaleId);
     expect(h.actions.slice(-2)).toEqual(['EVIDENCE_REQUESTED', 'EVIDENCE_REMINDER_SENT']);
     expect(h.messages).toEqual(['EVIDENCE_REQUESTED', 'EVIDENCE_DUE_SOON']);
 
     clock.advance(11 * HOUR - 2); // 1 ms before the deadline
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
     clock.advance(1);
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 1, reminded: 0 });
-    expect(server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 1, reminded: 0 });
+    expect(await server.app.scheduler.sweepOnce()).toEqual({ expired: 0, reminded: 0 });
     h = await history(server, merchant, afterSaleId);
     expect(h.status).toBe('RESOLVED');
     expect(h.resolution).toEqual({ outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT' });
@@ -93,17 +93,18 @@ describe('deadline scheduler with an injected clock', () => {
     const merchant = await server.merchantToken('shop-a');
     const cases = [];
     for (let i = 0; i < 30; i++) cases.push(await openCase(server, 'shop-a'));
-    const otherDb = openDatabase(path.join(server.dataDir, 'evidence.db'));
+    const otherDb = await openDatabase((await databaseUrlFor(server.dataDir)) ?? null, server.dataDir);
     const other = new DeadlineScheduler(otherDb, createEvents(), clock, { reminderLeadMs: 12 * HOUR, sweepIntervalMs: HOUR, batchSize: 7 });
     try {
       clock.advance(13 * HOUR);
-      const counts = [server.app.scheduler.sweepOnce(), other.sweepOnce(), server.app.scheduler.sweepOnce(), other.sweepOnce(), other.sweepOnce(), other.sweepOnce(), other.sweepOnce()];
+      const counts = [];
+      for (const scheduler of [server.app.scheduler, other, server.app.scheduler, other, other, other, other]) counts.push(await scheduler.sweepOnce());
       expect(counts.reduce((n, c) => n + c.reminded, 0)).toBe(30);
       clock.advance(12 * HOUR);
       const [x, y] = await Promise.all([server.app.scheduler.drain(), other.drain()]);
       expect(x.expired + y.expired).toBe(30);
     } finally {
-      closeDatabase(otherDb);
+      await otherDb.close();
     }
     for (const c of cases) {
       const h = await history(server, merchant, c.afterSaleId);
@@ -134,7 +135,7 @@ describe('deadline scheduler with an injected clock', () => {
       if (jump === 'after') await Promise.all(uploads);
       else if (jump > 0) await new Promise((r) => setTimeout(r, jump));
       clock.ms = dueAt;
-      server.app.scheduler.sweepOnce();
+      await server.app.scheduler.sweepOnce();
       const answers = await Promise.all(uploads);
       wave.forEach((c, i) => results.push({ afterSaleId: c.afterSaleId, outcome: answers[i]!.body.data.submitEvidence.__typename }));
       clock.advance(HOUR);
@@ -168,7 +169,7 @@ describe('deadline scheduler with an injected clock', () => {
     for (let i = 0; i < 25; i++) await openCase(server, 'shop-b');
     clock.advance(25 * HOUR);
     const small = new DeadlineScheduler(server.app.services.db, createEvents(), clock, { reminderLeadMs: 12 * HOUR, sweepIntervalMs: HOUR, batchSize: 10 });
-    expect(small.sweepOnce()).toEqual({ expired: 10, reminded: 0 });
+    expect(await small.sweepOnce()).toEqual({ expired: 10, reminded: 0 });
     expect(await small.drain()).toEqual({ expired: 15, reminded: 0 });
     const merchant = await server.merchantToken('shop-b');
     const res = await server.gql(merchant, `{ awaitingEvidence { totalCount } unreadMessageCount }`);

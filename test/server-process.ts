@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Auth } from '../src/auth.ts';
 import { gql, type ApiClient } from './helpers.ts';
+import { databaseEnv } from './stored.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PROCESS_SECRET = 'process-test-secret-0123456789';
@@ -23,9 +24,10 @@ export interface ServerProcess extends ApiClient {
  * DATA_DIR, on a port of its own choosing, read back from its start-up line.
  */
 export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const database = await databaseEnv(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', SEED: 'none', AUTH_SECRET: PROCESS_SECRET, ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+    env: { ...process.env, NODE_ENV: 'test', SEED: 'none', AUTH_SECRET: PROCESS_SECRET, ...database, ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submissionRows } from './db-file.ts';
+import { submissionRows } from './stored.ts';
 import { fixture, openCase, startServer, storedFiles, submitEvidence, type TestServer } from './helpers.ts';
 
 let server: TestServer;
@@ -34,12 +34,12 @@ async function submit(requestId: string, explanation: string) {
 
 describe('explanations', () => {
   it('counts the length after trimming: 2 to 2,000 characters, whitespace around them free', async () => {
-    const before = { rows: submissionRows(server.dataDir), files: storedFiles(server.dataDir) };
+    const before = { rows: await submissionRows(server.dataDir), files: storedFiles(server.dataDir) };
     for (const explanation of ['   x   ', '\n\t \n', 'y'.repeat(2001), `  ${'长'.repeat(2001)}  `]) {
       const { requestId } = await openCase(server, 'shop-a');
       expect(await submit(requestId!, explanation)).toMatchObject({ __typename: 'InvalidInputError', field: 'explanation' });
     }
-    expect(submissionRows(server.dataDir)).toEqual(before.rows);
+    expect(await submissionRows(server.dataDir)).toEqual(before.rows);
     expect(storedFiles(server.dataDir)).toEqual(before.files);
 
     for (const explanation of [' ok ', `\n${'长'.repeat(2000)}\n  `, `${'😀'.repeat(2000)}`]) {
@@ -52,11 +52,11 @@ describe('explanations', () => {
 
   it('refuses control and bidi-override characters with InvalidInputError and stores nothing', async () => {
     const { requestId, afterSaleId } = await openCase(server, 'shop-a');
-    const before = { rows: submissionRows(server.dataDir), files: storedFiles(server.dataDir) };
+    const before = { rows: await submissionRows(server.dataDir), files: storedFiles(server.dataDir) };
     for (const explanation of HOSTILE) {
       expect(await submit(requestId!, explanation)).toMatchObject({ __typename: 'InvalidInputError', field: 'explanation' });
     }
-    expect(submissionRows(server.dataDir)).toEqual(before.rows);
+    expect(await submissionRows(server.dataDir)).toEqual(before.rows);
     expect(storedFiles(server.dataDir)).toEqual(before.files);
     const after = await server.gql(merchant, AFTER_SALE, { id: afterSaleId });
     expect(after.data!.afterSale.status).toBe('AWAITING_MERCHANT_EVIDENCE');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readDb } from './db-file.ts';
+import { onPostgres, sqliteIntegrity, stored } from './stored.ts';
 import { fixture, openCase, storedFiles, submitEvidence, tempDir, SUBMIT } from './helpers.ts';
 import { multipartBody, streamUpload, submitFields } from './multipart.ts';
 import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
@@ -46,29 +46,25 @@ describe('two server processes on one DATA_DIR', () => {
       expect(read.errors).toBeUndefined();
     }
     for (const server of servers) expect(server.output()).not.toMatch(/SQLITE_BUSY|database is locked/i);
-    readDb(dir, (db) => {
-      expect(db.prepare(`SELECT count(*) AS n FROM evidence_submissions`).get()).toEqual({ n: 24 });
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    });
+    expect(await stored(dir, (db) => db.count(`SELECT count(*) AS n FROM evidence_submissions`))).toBe(24);
+    if (!onPostgres) expect(sqliteIntegrity(dir)).toBe('ok');
   });
 
   it('remind and expire each due round exactly once between them', async () => {
     const servers = await both({ EVIDENCE_WINDOW: '2s', REMINDER_LEAD: '1s', SWEEP_INTERVAL: '100ms' });
     await Promise.all(Array.from({ length: 30 }, (_, i) => openCase(servers[i % 2]!, 'shop-a')));
-    const open = () => readDb(dir, (db) => (db.prepare(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'OPEN'`).get() as { n: number }).n);
-    await vi.waitFor(() => expect(open()).toBe(0), { timeout: 15_000, interval: 100 });
+    const open = () => stored(dir, (db) => db.count(`SELECT count(*) AS n FROM evidence_requests WHERE status = 'OPEN'`));
+    await vi.waitFor(async () => expect(await open()).toBe(0), { timeout: 15_000, interval: 100 });
 
-    const counts = readDb(dir, (db) =>
-      db
-        .prepare(
+    const counts = await stored(dir, (db) =>
+      db.all<{ reminders: number; dueSoon: number; expiries: number; expiredMessages: number }>(
           `SELECT a.id,
-             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_REMINDER_SENT') AS reminders,
-             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_DUE_SOON') AS dueSoon,
-             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_EXPIRED') AS expiries,
-             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_EXPIRED') AS expiredMessages
+             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_REMINDER_SENT') AS "reminders",
+             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_DUE_SOON') AS "dueSoon",
+             (SELECT count(*) FROM after_sale_logs l WHERE l.after_sale_id = a.id AND l.action = 'EVIDENCE_EXPIRED') AS "expiries",
+             (SELECT count(*) FROM messages m WHERE m.after_sale_id = a.id AND m.kind = 'EVIDENCE_EXPIRED') AS "expiredMessages"
            FROM after_sales a`,
-        )
-        .all() as { reminders: number; dueSoon: number; expiries: number; expiredMessages: number }[],
+      ),
     );
     expect(counts).toHaveLength(30);
     for (const row of counts) {

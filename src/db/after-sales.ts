@@ -1,11 +1,8 @@
 import { and, asc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import { writeTransaction } from './client.ts';
-import { noChanges, type Changes } from './changes.ts';
+import type { Db } from './database.ts';
 import { InvalidInputError } from './errors.ts';
 import { appendLog, type Actor } from './logs.ts';
-import { inIds, jsonIds, prepared } from './prepared.ts';
-import { afterSales, evidenceRequests, merchants, type AfterSaleRow, type AfterSaleType, type EvidenceRequestRow } from './schema.ts';
+import type { AfterSaleRow, AfterSaleType, EvidenceRequestRow } from './schema.ts';
 import { cleanText } from './text.ts';
 
 export interface RecordAfterSaleInput {
@@ -32,12 +29,12 @@ function identifier(value: string, field: string): string {
  * Idempotent on the after-sale number: the same merchant's number again returns
  * the stored row unchanged; another merchant's number is refused.
  */
-export function recordAfterSale(
+export async function recordAfterSale(
   db: Db,
   input: RecordAfterSaleInput,
   actor: Actor,
   now: number,
-): { afterSale: AfterSaleRow; created: boolean; changes: Changes } {
+): Promise<{ afterSale: AfterSaleRow; created: boolean }> {
   const merchantId = identifier(input.merchantId, 'merchantId');
   const number = identifier(input.number, 'number');
   const orderNumber = identifier(input.orderNumber, 'orderNumber');
@@ -51,17 +48,20 @@ export function recordAfterSale(
     throw new InvalidInputError('appliedAt', 'appliedAt must be a valid time, not in the future');
   }
 
-  return writeTransaction(db, (tx) => {
-    const changes = noChanges();
-    const existing = tx.select().from(afterSales).where(eq(afterSales.number, number)).get();
-    if (existing) {
-      if (existing.merchantId !== merchantId) {
+  return db.write(async (tx) => {
+    const { afterSales, merchants } = tx.t;
+    const stored = async () => {
+      const [existing] = await tx.q.select().from(afterSales).where(eq(afterSales.number, number));
+      if (existing && existing.merchantId !== merchantId) {
         throw new InvalidInputError('number', 'This after-sale number already belongs to another merchant');
       }
-      return { afterSale: existing, created: false, changes };
-    }
-    tx.insert(merchants).values({ id: merchantId, name: merchantId, createdAt: now }).onConflictDoNothing().run();
-    const afterSale = tx
+      return existing;
+    };
+    const existing = await stored();
+    if (existing) return { afterSale: existing, created: false };
+    await tx.q.insert(merchants).values({ id: merchantId, name: merchantId, createdAt: now }).onConflictDoNothing();
+    // Two platform calls recording one number at once: the second waits for the first and stores nothing.
+    const [afterSale] = await tx.q
       .insert(afterSales)
       .values({
         merchantId,
@@ -75,18 +75,19 @@ export function recordAfterSale(
         appliedAt,
         createdAt: now,
       })
-      .returning()
-      .get();
+      .onConflictDoNothing({ target: afterSales.number })
+      .returning();
+    if (!afterSale) return { afterSale: (await stored())!, created: false };
     const buyer: Actor = { kind: 'BUYER', id: null };
-    appendLog(tx, changes, { afterSaleId: afterSale.id, at: appliedAt, actor: buyer, action: 'APPLIED', summary: `Buyer applied for ${input.type.toLowerCase().replaceAll('_', ' ')}: ${reason}` });
-    appendLog(tx, changes, { afterSaleId: afterSale.id, at: now, actor, action: 'PLATFORM_INTERVENED', summary: 'Buyer escalated; the platform is intervening' });
-    return { afterSale, created: true, changes };
+    await appendLog(tx, { afterSaleId: afterSale.id, at: appliedAt, actor: buyer, action: 'APPLIED', summary: `Buyer applied for ${input.type.toLowerCase().replaceAll('_', ' ')}: ${reason}` });
+    await appendLog(tx, { afterSaleId: afterSale.id, at: now, actor, action: 'PLATFORM_INTERVENED', summary: 'Buyer escalated; the platform is intervening' });
+    return { afterSale, created: true };
   });
 }
 
-export function afterSalesByIds(db: Db, ids: readonly number[]): AfterSaleRow[] {
-  const select = prepared(db, 'afterSales.byIds', () => db.select().from(afterSales).where(inIds(afterSales.id, 'ids')).prepare());
-  return select.all({ ids: jsonIds(ids) });
+export async function afterSalesByIds(db: Db, ids: readonly number[]): Promise<AfterSaleRow[]> {
+  const { afterSales } = db.t;
+  return db.prepared('afterSales.byIds', () => db.q.select().from(afterSales).where(db.inIds(afterSales.id, 'ids'))).execute({ ids: db.ids(ids) });
 }
 
 export interface AwaitingEvidenceFilter {
@@ -134,15 +135,17 @@ function filtersAfterSale(shape: AwaitingShape): boolean {
   return shape.type || shape.appliedAfter || shape.appliedBefore || shape.search;
 }
 
-function awaitingConditions(shape: AwaitingShape): SQL[] {
+function awaitingConditions(db: Db, shape: AwaitingShape): SQL[] {
+  const { afterSales, evidenceRequests } = db.t;
   const where: SQL[] = [eq(evidenceRequests.merchantId, sql.placeholder('merchantId')), eq(evidenceRequests.status, 'OPEN')];
   if (shape.dueWithin) where.push(lte(evidenceRequests.dueAt, sql.placeholder('dueBefore')));
   if (shape.type) where.push(eq(afterSales.type, sql.placeholder('type')));
   if (shape.appliedAfter) where.push(gte(afterSales.appliedAt, sql.placeholder('appliedAfter')));
   if (shape.appliedBefore) where.push(lt(afterSales.appliedAt, sql.placeholder('appliedBefore')));
   if (shape.search) {
-    const prefix = sql.placeholder('prefix');
-    where.push(sql`(${afterSales.number} LIKE ${prefix} ESCAPE '\\' OR ${afterSales.orderNumber} LIKE ${prefix} ESCAPE '\\')`);
+    // Numbers are ASCII; search ignores their case on both databases.
+    const prefix = sql`${sql.placeholder('prefix')}`;
+    where.push(or(db.likeIgnoringCase(afterSales.number, prefix), db.likeIgnoringCase(afterSales.orderNumber, prefix))!);
   }
   return where;
 }
@@ -163,29 +166,29 @@ function awaitingValues(merchantId: string, filter: AwaitingEvidenceFilter, now:
  * The shop's after-sales waiting for its evidence, nearest deadline first (keyset paging).
  * Each comes with its open round's place in the order; the page loads the rounds themselves.
  */
-export function listAwaitingEvidence(
+export async function listAwaitingEvidence(
   db: Db,
   merchantId: string,
   page: { first: number; after: AwaitingCursor | null; filter: AwaitingEvidenceFilter },
   now: number,
-): { rows: { afterSale: AfterSaleRow; request: Pick<EvidenceRequestRow, 'id' | 'dueAt'> }[]; hasNextPage: boolean } {
+): Promise<{ rows: { afterSale: AfterSaleRow; request: Pick<EvidenceRequestRow, 'id' | 'dueAt'> }[]; hasNextPage: boolean }> {
+  const { afterSales, evidenceRequests } = db.t;
   const shape = shapeOf(page.filter, page.after != null);
-  const select = prepared(db, `afterSales.awaiting:${shapeKey(shape)}`, () => {
-    const where = awaitingConditions(shape);
+  const select = db.prepared(`afterSales.awaiting:${shapeKey(shape)}`, () => {
+    const where = awaitingConditions(db, shape);
     if (shape.after) {
       const dueAt = sql.placeholder('afterDueAt');
       where.push(or(gt(evidenceRequests.dueAt, dueAt), and(eq(evidenceRequests.dueAt, dueAt), gt(evidenceRequests.id, sql.placeholder('afterId'))))!);
     }
-    return db
+    return db.q
       .select({ request: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt }, afterSale: afterSales })
       .from(evidenceRequests)
       .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
       .where(and(...where))
       .orderBy(asc(evidenceRequests.dueAt), asc(evidenceRequests.id))
-      .limit(sql.placeholder('limit'))
-      .prepare();
+      .limit(sql.placeholder('limit'));
   });
-  const rows = select.all({
+  const rows = await select.execute({
     ...awaitingValues(merchantId, page.filter, now),
     afterDueAt: page.after?.dueAt ?? null,
     afterId: page.after?.requestId ?? null,
@@ -194,30 +197,33 @@ export function listAwaitingEvidence(
   return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
 }
 
-export function countAwaitingEvidence(db: Db, merchantId: string, filter: AwaitingEvidenceFilter, now: number): number {
+export async function countAwaitingEvidence(db: Db, merchantId: string, filter: AwaitingEvidenceFilter, now: number): Promise<number> {
+  const { afterSales, evidenceRequests } = db.t;
   const shape = shapeOf(filter, false);
-  const select = prepared(db, `afterSales.awaitingCount:${shapeKey(shape)}`, () => {
-    const query = db.select({ n: sql<number>`count(*)` }).from(evidenceRequests).$dynamic();
+  const select = db.prepared(`afterSales.awaitingCount:${shapeKey(shape)}`, () => {
+    const query = db.q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(evidenceRequests).$dynamic();
     // Every round has its after-sale (a NOT NULL foreign key), so the join changes no count; without it
     // the count reads only the workbench index instead of two table rows per round (12 ms -> 0.1 ms at 5,000 rounds).
     if (filtersAfterSale(shape)) query.innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId));
-    return query.where(and(...awaitingConditions(shape))).prepare();
+    return query.where(and(...awaitingConditions(db, shape)));
   });
-  return select.get(awaitingValues(merchantId, filter, now))!.n;
+  const [row] = await select.execute(awaitingValues(merchantId, filter, now));
+  return row!.n;
 }
 
-export function hasAnyAfterSale(db: Db): boolean {
-  return db.select({ id: afterSales.id }).from(afterSales).limit(1).get() !== undefined;
+export async function hasAnyAfterSale(db: Db): Promise<boolean> {
+  const { afterSales } = db.t;
+  return (await db.q.select({ id: afterSales.id }).from(afterSales).limit(1)).length > 0;
 }
 
 /** The shop whose open round falls due first, or null when no round is open: whom the start-up warm-up reads as. */
-export function shopWithNearestDeadline(db: Db): string | null {
-  const row = db
+export async function shopWithNearestDeadline(db: Db): Promise<string | null> {
+  const { evidenceRequests } = db.t;
+  const [row] = await db.q
     .select({ merchantId: evidenceRequests.merchantId })
     .from(evidenceRequests)
     .where(eq(evidenceRequests.status, 'OPEN'))
     .orderBy(asc(evidenceRequests.dueAt))
-    .limit(1)
-    .get();
+    .limit(1);
   return row?.merchantId ?? null;
 }

@@ -8,7 +8,11 @@ import type { AfterSaleLogRow, MessageRow } from './schema.ts';
 export interface Changes {
   logs: AfterSaleLogRow[];
   messages: MessageRow[];
-  /** A round opened, closed or was reminded: the scheduler's next instant may move. */
+  /**
+   * A request opened or closed a round: the scheduler's next instant may move.
+   * The scheduler's own expiries and reminders leave it unset: its timer is
+   * re-armed when a sweep ends, and a timer that fires early finds nothing.
+   */
   roundsChanged: boolean;
 }
 

@@ -1,39 +1,45 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import { writeTransaction } from './client.ts';
-import { noChanges, type Changes } from './changes.ts';
+import type { Db } from './database.ts';
 import { appendLog, SYSTEM } from './logs.ts';
 import { createMessage } from './messages.ts';
-import { prepared, value } from './prepared.ts';
-import { iso, isReminderDue, loadAfterSale, resolveAfterSale, sendReminder } from './rounds.ts';
-import { afterSales, evidenceRequests, type AfterSaleRow, type EvidenceRequestRow } from './schema.ts';
+import { iso, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
+import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
 // a crash halfway, never send twice and never lose one. The SQL conditions
 // (due_at <= now, due_at < now + lead) are isPastDeadline and isReminderDue.
+// On PostgreSQL the candidates' after-sales are locked with SKIP LOCKED, so
+// schedulers on several instances take different slices of one backlog.
 
 /** What expiring a round reads: the round's id and deadline, its after-sale's fixed fields. */
 type DueRound = { round: Pick<EvidenceRequestRow, 'id' | 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
 
+/** The batch's after-sales, then their message boxes: the one lock order, taken once for the whole batch. */
+async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow, 'id' | 'merchantId'> }[]): Promise<void> {
+  await tx.lockAfterSales(batch.map((b) => b.afterSale.id));
+  await tx.lockMessageBoxes(batch.map((b) => b.afterSale.merchantId));
+}
+
 /** Expires one open, past-due round and decides for the buyer. False if someone else got there first. */
-function expireRound(tx: Db, changes: Changes, { round, afterSale }: DueRound, now: number): boolean {
-  const claim = prepared(tx, 'deadlines.claimExpiry', () =>
-    tx
+async function expireRound(tx: Db, { round, afterSale }: DueRound, now: number): Promise<boolean> {
+  const { evidenceRequests } = tx.t;
+  const claim = tx.prepared('deadlines.claimExpiry', () =>
+    tx.q
       .update(evidenceRequests)
       .set({ status: 'EXPIRED', closedAt: value('now') })
       .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
-      .prepare(),
+      .returning({ id: evidenceRequests.id }),
   );
-  if (claim.run({ id: round.id, now }).changes !== 1) return false;
-  appendLog(tx, changes, {
+  if ((await claim.execute({ id: round.id, now })).length !== 1) return false;
+  await appendLog(tx, {
     afterSaleId: afterSale.id,
     at: now,
     actor: SYSTEM,
     action: 'EVIDENCE_EXPIRED',
     summary: `No evidence arrived by ${iso(round.dueAt)}`,
   });
-  resolveAfterSale(tx, changes, afterSale, { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null }, SYSTEM, now);
-  createMessage(tx, changes, {
+  await resolveAfterSale(tx, afterSale, { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null }, SYSTEM, now);
+  await createMessage(tx, {
     merchantId: afterSale.merchantId,
     afterSaleId: afterSale.id,
     kind: 'EVIDENCE_EXPIRED',
@@ -41,88 +47,98 @@ function expireRound(tx: Db, changes: Changes, { round, afterSale }: DueRound, n
     body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
     at: now,
   });
-  changes.roundsChanged = true;
   return true;
 }
 
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
-export function expireDueRequests(db: Db, now: number, limit: number): { count: number; changes: Changes } {
-  return writeTransaction(db, (tx) => {
-    const changes = noChanges();
+export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number }> {
+  return db.write(async (tx) => {
+    const { afterSales, evidenceRequests } = tx.t;
     // The after-sales come with their rounds: one statement per batch instead of one per round.
-    const select = prepared(tx, 'deadlines.dueExpiries', () =>
-      tx
-        .select({
-          round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
-          afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
-        })
-        .from(evidenceRequests)
-        .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
-        .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
-        .orderBy(asc(evidenceRequests.dueAt))
-        .limit(sql.placeholder('limit'))
-        .prepare(),
+    const select = tx.prepared('deadlines.dueExpiries', () =>
+      tx.forClaim(
+        tx.q
+          .select({
+            round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
+            afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
+          })
+          .from(evidenceRequests)
+          .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
+          .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+          .orderBy(asc(evidenceRequests.dueAt))
+          .limit(sql.placeholder('limit')),
+        afterSales,
+      ),
     );
+    const due = await select.execute({ now, limit });
+    await lockBatch(tx, due);
     let count = 0;
-    for (const due of select.all({ now, limit })) if (expireRound(tx, changes, due, now)) count++;
-    return { count, changes };
+    for (const round of due) if (await expireRound(tx, round, now)) count++;
+    return { count };
   });
 }
 
 /** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
-export function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): { count: number; changes: Changes } {
-  return writeTransaction(db, (tx) => {
-    const changes = noChanges();
-    const select = prepared(tx, 'deadlines.dueReminders', () =>
-      tx
-        .select()
-        .from(evidenceRequests)
-        .where(
-          and(
-            eq(evidenceRequests.status, 'OPEN'),
-            isNull(evidenceRequests.remindedAt),
-            lt(evidenceRequests.dueAt, sql.placeholder('remindBefore')),
-            gt(evidenceRequests.dueAt, sql.placeholder('now')),
-          ),
-        )
-        .orderBy(asc(evidenceRequests.dueAt))
-        .limit(sql.placeholder('limit'))
-        .prepare(),
+export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): Promise<{ count: number }> {
+  return db.write(async (tx) => {
+    const { afterSales, evidenceRequests } = tx.t;
+    const select = tx.prepared('deadlines.dueReminders', () =>
+      tx.forClaim(
+        tx.q
+          .select({ round: evidenceRequests, afterSale: afterSales })
+          .from(evidenceRequests)
+          .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
+          .where(
+            and(
+              eq(evidenceRequests.status, 'OPEN'),
+              isNull(evidenceRequests.remindedAt),
+              lt(evidenceRequests.dueAt, sql.placeholder('remindBefore')),
+              gt(evidenceRequests.dueAt, sql.placeholder('now')),
+            ),
+          )
+          .orderBy(asc(evidenceRequests.dueAt))
+          .limit(sql.placeholder('limit')),
+        afterSales,
+      ),
     );
-    const claim = prepared(tx, 'deadlines.claimReminder', () =>
-      tx
+    const claim = tx.prepared('deadlines.claimReminder', () =>
+      tx.q
         .update(evidenceRequests)
         .set({ remindedAt: value('now') })
         .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
-        .prepare(),
+        .returning({ id: evidenceRequests.id }),
     );
+    const due = await select.execute({ now, remindBefore: now + leadMs, limit });
+    await lockBatch(tx, due);
     let count = 0;
-    for (const round of select.all({ now, remindBefore: now + leadMs, limit })) {
+    for (const { round, afterSale } of due) {
       if (!isReminderDue(round.dueAt, now, leadMs)) continue;
-      if (claim.run({ id: round.id, now }).changes !== 1) continue;
-      sendReminder(tx, changes, round, loadAfterSale(tx, round.afterSaleId), now);
+      if ((await claim.execute({ id: round.id, now })).length !== 1) continue;
+      await sendReminder(tx, round, afterSale, now);
       count++;
     }
-    return { count, changes };
+    return { count };
   });
 }
 
 /** The next instant at which a reminder or an expiry falls due, or null when no round is open. */
-export function nextDeadlineInstant(db: Db, leadMs: number): number | null {
-  const { expiry, reminder } = prepared(db, 'deadlines.next', () => ({
-    expiry: db
-      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+export async function nextDeadlineInstant(db: Db, leadMs: number): Promise<number | null> {
+  const { evidenceRequests } = db.t;
+  const expiry = db.prepared('deadlines.nextExpiry', () =>
+    db.q
+      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})`.mapWith(Number) })
       .from(evidenceRequests)
-      .where(eq(evidenceRequests.status, 'OPEN'))
-      .prepare(),
-    reminder: db
-      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})` })
+      .where(eq(evidenceRequests.status, 'OPEN')),
+  );
+  const reminder = db.prepared('deadlines.nextReminder', () =>
+    db.q
+      .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})`.mapWith(Number) })
       .from(evidenceRequests)
-      .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
-      .prepare(),
-  }));
-  const expiryAt = expiry.get()?.at;
-  const reminderAt = reminder.get()?.at;
+      .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt))),
+  );
+  const [[e], [r]] = await Promise.all([expiry.execute(), reminder.execute()]);
+  const expiryAt = e?.at;
+  const reminderAt = r?.at;
   const instants = [expiryAt, reminderAt == null ? null : reminderAt - leadMs + 1].filter((v): v is number => v != null);
   return instants.length ? Math.min(...instants) : null;
 }

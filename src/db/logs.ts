@@ -1,9 +1,7 @@
 import { and, eq, getTableColumns, gt, inArray, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
-import type { Db } from './client.ts';
-import type { Changes } from './changes.ts';
-import { inIds, jsonIds, prepared } from './prepared.ts';
-import { afterSaleLogs, type AfterSaleLogRow, type LogAction, type LogActor } from './schema.ts';
+import { alias } from 'drizzle-orm/pg-core';
+import type { Db } from './database.ts';
+import type { AfterSaleLogRow, LogAction, LogActor } from './schema.ts';
 
 export interface Actor {
   kind: LogActor;
@@ -13,13 +11,17 @@ export interface Actor {
 
 export const SYSTEM: Actor = { kind: 'SYSTEM', id: 'deadline-scheduler' };
 
-export function appendLog(
+export type LogRef = Pick<AfterSaleLogRow, 'id' | 'afterSaleId'>;
+
+/** Appends a log line in a write; its id is taken under the after-sale's lock, so in commit order. */
+export async function appendLog(
   tx: Db,
-  changes: Changes,
   entry: { afterSaleId: number; at: number; actor: Actor; action: LogAction; summary: string },
-): AfterSaleLogRow {
-  const insert = prepared(tx, 'logs.append', () =>
-    tx
+): Promise<AfterSaleLogRow> {
+  await tx.lockAfterSales([entry.afterSaleId]);
+  const { afterSaleLogs } = tx.t;
+  const insert = tx.prepared('logs.append', () =>
+    tx.q
       .insert(afterSaleLogs)
       .values({
         afterSaleId: sql.placeholder('afterSaleId'),
@@ -29,12 +31,12 @@ export function appendLog(
         action: sql.placeholder('action'),
         summary: sql.placeholder('summary'),
       })
-      .prepare(),
+      .returning({ id: afterSaleLogs.id }),
   );
   const values = { afterSaleId: entry.afterSaleId, at: entry.at, actor: entry.actor.kind, actorId: entry.actor.id, action: entry.action, summary: entry.summary };
-  // The row is what was inserted: every column is given, none has a default, so no RETURNING round trip.
-  const row: AfterSaleLogRow = { id: Number(insert.run(values).lastInsertRowid), ...values };
-  changes.logs.push(row);
+  const [inserted] = await insert.execute(values);
+  const row: AfterSaleLogRow = { id: inserted!.id, ...values };
+  tx.changes!.logs.push(row);
   return row;
 }
 
@@ -43,26 +45,26 @@ export function appendLog(
  * what a workbench page shows beside each row. For each after-sale the index
  * yields its first lines and stops, instead of ranking all of them.
  */
-export function firstLogsOf(db: Db, afterSaleIds: readonly number[], first: number, afterId: number | null) {
-  if (afterSaleIds.length === 0) return new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
-  const select = prepared(db, 'logs.firstOf', () => {
+export async function firstLogsOf(db: Db, afterSaleIds: readonly number[], first: number, afterId: number | null) {
+  const byAfterSale = new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
+  if (afterSaleIds.length === 0) return byAfterSale;
+  const { afterSaleLogs } = db.t;
+  const select = db.prepared('logs.firstOf', () => {
     const page = alias(afterSaleLogs, 'page');
-    const firstIds = db
+    const firstIds = db.q
       .select({ id: page.id })
       .from(page)
       .where(and(eq(page.afterSaleId, sql`wanted.value`), gt(page.id, sql.placeholder('afterId'))))
       .orderBy(page.id)
       .limit(sql.placeholder('limit'));
-    return db
+    return db.q
       .select(getTableColumns(afterSaleLogs))
-      .from(sql`json_each(${sql.placeholder('ids')}) as wanted`)
+      .from(db.idsRelation('ids'))
       .innerJoin(afterSaleLogs, inArray(afterSaleLogs.id, firstIds))
-      .orderBy(afterSaleLogs.afterSaleId, afterSaleLogs.id)
-      .prepare();
+      .orderBy(afterSaleLogs.afterSaleId, afterSaleLogs.id);
   });
   // Log ids start at 1, so "after 0" is "from the start".
-  const rows = select.all({ ids: jsonIds([...new Set(afterSaleIds)]), afterId: afterId ?? 0, limit: first + 1 });
-  const byAfterSale = new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
+  const rows = await select.execute({ ids: db.ids([...new Set(afterSaleIds)]), afterId: afterId ?? 0, limit: first + 1 });
   for (const id of afterSaleIds) byAfterSale.set(id, { rows: [], hasNextPage: false });
   for (const row of rows) {
     const entry = byAfterSale.get(row.afterSaleId)!;
@@ -72,53 +74,63 @@ export function firstLogsOf(db: Db, afterSaleIds: readonly number[], first: numb
   return byAfterSale;
 }
 
-export function countLogs(db: Db, afterSaleIds: readonly number[]): Map<number, number> {
-  const select = prepared(db, 'logs.count', () =>
-    db
-      .select({ afterSaleId: afterSaleLogs.afterSaleId, n: sql<number>`count(*)` })
+export async function countLogs(db: Db, afterSaleIds: readonly number[]): Promise<Map<number, number>> {
+  const { afterSaleLogs } = db.t;
+  const select = db.prepared('logs.count', () =>
+    db.q
+      .select({ afterSaleId: afterSaleLogs.afterSaleId, n: sql<number>`count(*)`.mapWith(Number) })
       .from(afterSaleLogs)
-      .where(inIds(afterSaleLogs.afterSaleId, 'ids'))
-      .groupBy(afterSaleLogs.afterSaleId)
-      .prepare(),
+      .where(db.inIds(afterSaleLogs.afterSaleId, 'ids'))
+      .groupBy(afterSaleLogs.afterSaleId),
   );
-  return new Map(select.all({ ids: jsonIds(afterSaleIds) }).map((r) => [r.afterSaleId, r.n]));
+  const rows = await select.execute({ ids: db.ids(afterSaleIds) });
+  return new Map(rows.map((r) => [r.afterSaleId, r.n]));
 }
 
-export function logsByIds(db: Db, ids: readonly number[]): AfterSaleLogRow[] {
-  return db.select().from(afterSaleLogs).where(inArray(afterSaleLogs.id, [...ids])).all();
+export async function logsByIds(db: Db, ids: readonly number[]): Promise<AfterSaleLogRow[]> {
+  const { afterSaleLogs } = db.t;
+  return db.prepared('logs.byIds', () => db.q.select().from(afterSaleLogs).where(db.inIds(afterSaleLogs.id, 'ids'))).execute({ ids: db.ids(ids) });
 }
 
 /** Log lines of one after-sale after line `afterId`, oldest first: what a live follower has not seen yet. */
-export function logsAfter(db: Db, afterSaleId: number, afterId: number, limit: number): AfterSaleLogRow[] {
-  return db
-    .select()
-    .from(afterSaleLogs)
-    .where(and(eq(afterSaleLogs.afterSaleId, afterSaleId), gt(afterSaleLogs.id, afterId)))
-    .orderBy(afterSaleLogs.id)
-    .limit(limit)
-    .all();
+export async function logsAfter(db: Db, afterSaleId: number, afterId: number, limit: number): Promise<AfterSaleLogRow[]> {
+  const { afterSaleLogs } = db.t;
+  const select = db.prepared('logs.after', () =>
+    db.q
+      .select()
+      .from(afterSaleLogs)
+      .where(and(eq(afterSaleLogs.afterSaleId, sql.placeholder('afterSaleId')), gt(afterSaleLogs.id, sql.placeholder('afterId'))))
+      .orderBy(afterSaleLogs.id)
+      .limit(sql.placeholder('limit')),
+  );
+  return select.execute({ afterSaleId, afterId, limit });
 }
 
-export function newestLogId(db: Db, afterSaleId: number): number {
-  return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).where(eq(afterSaleLogs.afterSaleId, afterSaleId)).get()?.id ?? 0;
+export async function newestLogId(db: Db, afterSaleId: number): Promise<number> {
+  const { afterSaleLogs } = db.t;
+  const [row] = await db.q
+    .select({ id: sql<number | null>`max(${afterSaleLogs.id})`.mapWith(Number) })
+    .from(afterSaleLogs)
+    .where(eq(afterSaleLogs.afterSaleId, afterSaleId));
+  return row?.id ?? 0;
 }
 
 /** Every after-sale's log lines after line `afterId`, oldest first, as references (id and after-sale): see allMessagesAfter. */
-export function allLogsAfter(db: Db, afterId: number, limit: number): LogRef[] {
-  const select = prepared(db, 'logs.allAfter', () =>
-    db
+export async function allLogsAfter(db: Db, afterId: number, limit: number): Promise<LogRef[]> {
+  const { afterSaleLogs } = db.t;
+  const select = db.prepared('logs.allAfter', () =>
+    db.q
       .select({ id: afterSaleLogs.id, afterSaleId: afterSaleLogs.afterSaleId })
       .from(afterSaleLogs)
       .where(gt(afterSaleLogs.id, sql.placeholder('afterId')))
       .orderBy(afterSaleLogs.id)
-      .limit(sql.placeholder('limit'))
-      .prepare(),
+      .limit(sql.placeholder('limit')),
   );
-  return select.all({ afterId, limit });
+  return select.execute({ afterId, limit });
 }
 
-export type LogRef = Pick<AfterSaleLogRow, 'id' | 'afterSaleId'>;
-
-export function newestLogIdOfAll(db: Db): number {
-  return db.select({ id: sql<number | null>`max(${afterSaleLogs.id})` }).from(afterSaleLogs).get()?.id ?? 0;
+export async function newestLogIdOfAll(db: Db): Promise<number> {
+  const { afterSaleLogs } = db.t;
+  const [row] = await db.q.select({ id: sql<number | null>`max(${afterSaleLogs.id})`.mapWith(Number) }).from(afterSaleLogs);
+  return row?.id ?? 0;
 }

@@ -1,16 +1,18 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import type { Changes } from './changes.ts';
-import { inIds, jsonIds, prepared } from './prepared.ts';
-import { messages, type MessageKind, type MessageRow } from './schema.ts';
+import type { Db } from './database.ts';
+import type { MessageKind, MessageRow } from './schema.ts';
 
-export function createMessage(
+export type MessageRef = Pick<MessageRow, 'id' | 'merchantId'>;
+
+/** Puts a message in a shop's box, in a write; its id is taken under the box's lock, so in commit order. */
+export async function createMessage(
   tx: Db,
-  changes: Changes,
   message: { merchantId: string; afterSaleId: number; kind: MessageKind; title: string; body: string; at: number },
-): MessageRow {
-  const insert = prepared(tx, 'messages.create', () =>
-    tx
+): Promise<MessageRow> {
+  await tx.lockMessageBoxes([message.merchantId]);
+  const { messages } = tx.t;
+  const insert = tx.prepared('messages.create', () =>
+    tx.q
       .insert(messages)
       .values({
         merchantId: sql.placeholder('merchantId'),
@@ -20,22 +22,19 @@ export function createMessage(
         body: sql.placeholder('body'),
         createdAt: sql.placeholder('createdAt'),
       })
-      .prepare(),
+      .returning({ id: messages.id }),
   );
   const values = { merchantId: message.merchantId, afterSaleId: message.afterSaleId, kind: message.kind, title: message.title, body: message.body, createdAt: message.at };
-  // The row is what was inserted (readAt starts empty), so no RETURNING round trip.
-  const row: MessageRow = { id: Number(insert.run(values).lastInsertRowid), ...values, readAt: null };
-  changes.messages.push(row);
+  const [inserted] = await insert.execute(values);
+  const row: MessageRow = { id: inserted!.id, ...values, readAt: null };
+  tx.changes!.messages.push(row);
   return row;
 }
 
 /** A page of a shop's message box, newest first, older than message `beforeId`. */
-export function listMessages(
-  db: Db,
-  merchantId: string,
-  page: { first: number; beforeId: number | null; unreadOnly: boolean },
-) {
-  const rows = db
+export async function listMessages(db: Db, merchantId: string, page: { first: number; beforeId: number | null; unreadOnly: boolean }) {
+  const { messages } = db.t;
+  const rows = await db.q
     .select()
     .from(messages)
     .where(
@@ -46,61 +45,66 @@ export function listMessages(
       ),
     )
     .orderBy(desc(messages.id))
-    .limit(page.first + 1)
-    .all();
+    .limit(page.first + 1);
   return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
 }
 
-export function countMessages(db: Db, merchantId: string, unreadOnly: boolean): number {
+export async function countMessages(db: Db, merchantId: string, unreadOnly: boolean): Promise<number> {
+  const { messages } = db.t;
   // Every live message box event asks this for its socket: prepared once per connection and filter.
-  const select = prepared(db, `messages.count:${unreadOnly}`, () =>
-    db
-      .select({ n: sql<number>`count(*)` })
+  const select = db.prepared(`messages.count:${unreadOnly}`, () =>
+    db.q
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(messages)
-      .where(and(eq(messages.merchantId, sql.placeholder('merchantId')), unreadOnly ? isNull(messages.readAt) : undefined))
-      .prepare(),
+      .where(and(eq(messages.merchantId, sql.placeholder('merchantId')), unreadOnly ? isNull(messages.readAt) : undefined)),
   );
-  return select.get({ merchantId })!.n;
+  const [row] = await select.execute({ merchantId });
+  return row!.n;
 }
 
 /** Messages created after message `afterId`, oldest first: what a reconnecting message box missed. */
-export function messagesAfter(db: Db, merchantId: string, afterId: number, limit: number): MessageRow[] {
-  const select = prepared(db, 'messages.after', () =>
-    db
+export async function messagesAfter(db: Db, merchantId: string, afterId: number, limit: number): Promise<MessageRow[]> {
+  const { messages } = db.t;
+  const select = db.prepared('messages.after', () =>
+    db.q
       .select()
       .from(messages)
       .where(and(eq(messages.merchantId, sql.placeholder('merchantId')), gt(messages.id, sql.placeholder('afterId'))))
       .orderBy(asc(messages.id))
-      .limit(sql.placeholder('limit'))
-      .prepare(),
+      .limit(sql.placeholder('limit')),
   );
-  return select.all({ merchantId, afterId, limit });
+  return select.execute({ merchantId, afterId, limit });
 }
 
 /** Marks the shop's own unread messages among `ids` read; returns how many changed. */
-export function markMessagesRead(db: Db, merchantId: string, ids: readonly number[], now: number): number {
+export async function markMessagesRead(db: Db, merchantId: string, ids: readonly number[], now: number): Promise<number> {
   if (ids.length === 0) return 0;
-  return db
-    .update(messages)
-    .set({ readAt: now })
-    .where(and(eq(messages.merchantId, merchantId), inArray(messages.id, [...ids]), isNull(messages.readAt)))
-    .run().changes;
+  return db.write(async (tx) => {
+    const { messages } = tx.t;
+    const changed = await tx.q
+      .update(messages)
+      .set({ readAt: now })
+      .where(and(eq(messages.merchantId, merchantId), inArray(messages.id, [...ids]), isNull(messages.readAt)))
+      .returning({ id: messages.id });
+    return changed.length;
+  });
 }
 
-export function messagesByIds(db: Db, ids: readonly number[]): MessageRow[] {
-  const select = prepared(db, 'messages.byIds', () => db.select().from(messages).where(inIds(messages.id, 'ids')).prepare());
-  return select.all({ ids: jsonIds(ids) });
+export async function messagesByIds(db: Db, ids: readonly number[]): Promise<MessageRow[]> {
+  const { messages } = db.t;
+  return db.prepared('messages.byIds', () => db.q.select().from(messages).where(db.inIds(messages.id, 'ids'))).execute({ ids: db.ids(ids) });
 }
 
-export function newestMessageId(db: Db, merchantId: string): number {
-  const select = prepared(db, 'messages.newest', () =>
-    db
-      .select({ id: sql<number | null>`max(${messages.id})` })
+export async function newestMessageId(db: Db, merchantId: string): Promise<number> {
+  const { messages } = db.t;
+  const select = db.prepared('messages.newest', () =>
+    db.q
+      .select({ id: sql<number | null>`max(${messages.id})`.mapWith(Number) })
       .from(messages)
-      .where(eq(messages.merchantId, sql.placeholder('merchantId')))
-      .prepare(),
+      .where(eq(messages.merchantId, sql.placeholder('merchantId'))),
   );
-  return select.get({ merchantId })?.id ?? 0;
+  const [row] = await select.execute({ merchantId });
+  return row?.id ?? 0;
 }
 
 /**
@@ -108,21 +112,21 @@ export function newestMessageId(db: Db, merchantId: string): number {
  * (id and shop): what the cross-process relay announces. The feeds read the
  * rows themselves, so the relay reads no more than it must.
  */
-export function allMessagesAfter(db: Db, afterId: number, limit: number): MessageRef[] {
-  const select = prepared(db, 'messages.allAfter', () =>
-    db
+export async function allMessagesAfter(db: Db, afterId: number, limit: number): Promise<MessageRef[]> {
+  const { messages } = db.t;
+  const select = db.prepared('messages.allAfter', () =>
+    db.q
       .select({ id: messages.id, merchantId: messages.merchantId })
       .from(messages)
       .where(gt(messages.id, sql.placeholder('afterId')))
       .orderBy(messages.id)
-      .limit(sql.placeholder('limit'))
-      .prepare(),
+      .limit(sql.placeholder('limit')),
   );
-  return select.all({ afterId, limit });
+  return select.execute({ afterId, limit });
 }
 
-export type MessageRef = Pick<MessageRow, 'id' | 'merchantId'>;
-
-export function newestMessageIdOfAll(db: Db): number {
-  return db.select({ id: sql<number | null>`max(${messages.id})` }).from(messages).get()?.id ?? 0;
+export async function newestMessageIdOfAll(db: Db): Promise<number> {
+  const { messages } = db.t;
+  const [row] = await db.q.select({ id: sql<number | null>`max(${messages.id})`.mapWith(Number) }).from(messages);
+  return row?.id ?? 0;
 }

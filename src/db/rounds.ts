@@ -1,11 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import type { Changes } from './changes.ts';
+import type { Db } from './database.ts';
 import { NotFoundError } from './errors.ts';
 import { appendLog, SYSTEM, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
-import { prepared, value } from './prepared.ts';
-import { afterSales, evidenceRequests, type AfterSaleRow, type EvidenceRequestRow, type Outcome } from './schema.ts';
+import type { AfterSaleRow, EvidenceRequestRow, Outcome } from './schema.ts';
 
 // The rules every evidence round follows, shared by the platform's steps, the
 // merchant's submission and the deadline scheduler.
@@ -32,32 +30,35 @@ export function secondsRemaining(round: EvidenceRequestRow, now: number): number
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-export function loadAfterSale(tx: Db, id: number): AfterSaleRow {
-  const select = prepared(tx, 'rounds.afterSale', () =>
-    tx.select().from(afterSales).where(eq(afterSales.id, sql.placeholder('id'))).prepare(),
-  );
-  const row = select.get({ id });
+/** A placeholder where drizzle's types want an SQL value (UPDATE ... SET). */
+export const value = (name: string) => sql`${sql.placeholder(name)}`;
+
+export async function loadAfterSale(tx: Db, id: number): Promise<AfterSaleRow> {
+  const { afterSales } = tx.t;
+  const select = tx.prepared('rounds.afterSale', () => tx.q.select().from(afterSales).where(eq(afterSales.id, sql.placeholder('id'))));
+  const [row] = await select.execute({ id });
   if (!row) throw new NotFoundError('after-sale');
   return row;
 }
 
-export function setAfterSaleStatus(tx: Db, id: number, status: AfterSaleRow['status']): void {
-  const update = prepared(tx, 'rounds.setStatus', () =>
-    tx.update(afterSales).set({ status: value('status') }).where(eq(afterSales.id, sql.placeholder('id'))).prepare(),
+export async function setAfterSaleStatus(tx: Db, id: number, status: AfterSaleRow['status']): Promise<void> {
+  const { afterSales } = tx.t;
+  const update = tx.prepared('rounds.setStatus', () =>
+    tx.q.update(afterSales).set({ status: value('status') }).where(eq(afterSales.id, sql.placeholder('id'))),
   );
-  update.run({ id, status });
+  await update.execute({ id, status });
 }
 
-export function sendReminder(tx: Db, changes: Changes, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): void {
+export async function sendReminder(tx: Db, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): Promise<void> {
   const hours = Math.max(0, (round.dueAt - now) / 3_600_000);
-  appendLog(tx, changes, {
+  await appendLog(tx, {
     afterSaleId: afterSale.id,
     at: now,
     actor: SYSTEM,
     action: 'EVIDENCE_REMINDER_SENT',
     summary: `Reminded the merchant: evidence is due at ${iso(round.dueAt)}`,
   });
-  createMessage(tx, changes, {
+  await createMessage(tx, {
     merchantId: afterSale.merchantId,
     afterSaleId: afterSale.id,
     kind: 'EVIDENCE_DUE_SOON',
@@ -65,39 +66,40 @@ export function sendReminder(tx: Db, changes: Changes, round: EvidenceRequestRow
     body: `售后单 ${afterSale.number} 的举证将于 ${iso(round.dueAt)} 截止，剩余约 ${hours.toFixed(1)} 小时；逾期未举证，平台将默认支持买家。`,
     at: now,
   });
-  changes.roundsChanged = true;
 }
 
-export function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CANCELLED' | 'SUBMITTED' | 'EXPIRED', now: number): boolean {
-  const update = prepared(tx, 'rounds.close', () =>
-    tx
+/** Closes a round that is still OPEN; false if it was closed already (the claim is conditional). */
+export async function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CANCELLED' | 'SUBMITTED' | 'EXPIRED', now: number): Promise<boolean> {
+  const { evidenceRequests } = tx.t;
+  const update = tx.prepared('rounds.close', () =>
+    tx.q
       .update(evidenceRequests)
       .set({ status: value('status'), closedAt: value('now') })
       .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN')))
-      .prepare(),
+      .returning({ id: evidenceRequests.id }),
   );
-  return update.run({ id: round.id, status, now }).changes === 1;
+  const closed = await update.execute({ id: round.id, status, now });
+  return closed.length === 1;
 }
 
-export function resolveAfterSale(
+export async function resolveAfterSale(
   tx: Db,
-  changes: Changes,
   afterSale: Pick<AfterSaleRow, 'id'>,
   decision: { outcome: Outcome; decidedBy: 'PLATFORM' | 'SYSTEM_TIMEOUT'; opinion: string | null },
   actor: Actor,
   now: number,
-): void {
-  const update = prepared(tx, 'rounds.resolve', () =>
-    tx
+): Promise<void> {
+  const { afterSales } = tx.t;
+  const update = tx.prepared('rounds.resolve', () =>
+    tx.q
       .update(afterSales)
       .set({ status: 'RESOLVED', outcome: value('outcome'), decidedBy: value('decidedBy'), decidedAt: value('now'), opinion: value('opinion') })
-      .where(eq(afterSales.id, sql.placeholder('id')))
-      .prepare(),
+      .where(eq(afterSales.id, sql.placeholder('id'))),
   );
-  update.run({ ...decision, now, id: afterSale.id });
+  await update.execute({ ...decision, now, id: afterSale.id });
   const forWhom = decision.outcome === 'BUYER_FAVORED' ? 'the buyer' : 'the merchant';
   const how = decision.decidedBy === 'SYSTEM_TIMEOUT' ? 'no evidence arrived in time' : 'platform ruling';
-  appendLog(tx, changes, {
+  await appendLog(tx, {
     afterSaleId: afterSale.id,
     at: now,
     actor,

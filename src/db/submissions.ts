@@ -1,11 +1,9 @@
-import { and, eq } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import { writeTransaction } from './client.ts';
-import { noChanges } from './changes.ts';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from './database.ts';
 import { DeadlinePassedError, EvidenceRequestClosedError, IdempotencyConflictError, NotFoundError } from './errors.ts';
 import { appendLog } from './logs.ts';
 import { closeRound, isPastDeadline, loadAfterSale, setAfterSaleStatus } from './rounds.ts';
-import { evidenceFiles, evidenceRequests, evidenceSubmissions, type EvidenceRequestRow } from './schema.ts';
+import type { AfterSaleRow, EvidenceRequestRow, EvidenceSubmissionRow } from './schema.ts';
 import { cleanText } from './text.ts';
 
 export interface StoredFile {
@@ -25,13 +23,22 @@ export interface SubmissionInput {
   fingerprint: string;
 }
 
+export interface SubmissionResult {
+  submission: EvidenceSubmissionRow;
+  afterSale: AfterSaleRow;
+  replayed: boolean;
+}
+
 /** Checks before any file is read, so a closed round does not cost the merchant an upload. */
-export function openRoundForMerchant(db: Db, merchantId: string, requestId: number, now: number): EvidenceRequestRow {
-  const round = db
-    .select()
-    .from(evidenceRequests)
-    .where(and(eq(evidenceRequests.id, requestId), eq(evidenceRequests.merchantId, merchantId)))
-    .get();
+export async function openRoundForMerchant(db: Db, merchantId: string, requestId: number, now: number): Promise<EvidenceRequestRow> {
+  const { evidenceRequests } = db.t;
+  const select = db.prepared('submissions.round', () =>
+    db.q
+      .select()
+      .from(evidenceRequests)
+      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.merchantId, sql.placeholder('merchantId')))),
+  );
+  const [round] = await select.execute({ id: requestId, merchantId });
   if (!round) throw new NotFoundError('evidence request');
   if (round.status !== 'OPEN') throw new EvidenceRequestClosedError(round.status);
   if (isPastDeadline(round.dueAt, now)) throw new DeadlinePassedError(new Date(round.dueAt));
@@ -42,46 +49,54 @@ export function explanationOf(text: string, limits: { minExplanation: number; ma
   return cleanText(text, 'explanation', limits.minExplanation, limits.maxExplanation);
 }
 
-function findByIdempotencyKey(tx: Db, merchantId: string, key: string) {
-  return tx
+async function findByIdempotencyKey(db: Db, merchantId: string, key: string): Promise<EvidenceSubmissionRow | undefined> {
+  const { evidenceSubmissions } = db.t;
+  const [row] = await db.q
     .select()
     .from(evidenceSubmissions)
-    .where(and(eq(evidenceSubmissions.merchantId, merchantId), eq(evidenceSubmissions.idempotencyKey, key)))
-    .get();
+    .where(and(eq(evidenceSubmissions.merchantId, merchantId), eq(evidenceSubmissions.idempotencyKey, key)));
+  return row;
 }
 
-export function hasIdempotencyKey(db: Db, merchantId: string, key: string): boolean {
-  return findByIdempotencyKey(db, merchantId, key) !== undefined;
+export async function hasIdempotencyKey(db: Db, merchantId: string, key: string): Promise<boolean> {
+  return (await findByIdempotencyKey(db, merchantId, key)) !== undefined;
 }
 
 /**
  * A retry with an idempotency key already used: the first answer for the same
  * input, a conflict for another. Undefined when the key is new.
  */
-export function replayIdempotent(db: Db, merchantId: string, key: string | null, fingerprint: string) {
+export async function replayIdempotent(db: Db, merchantId: string, key: string | null, fingerprint: string): Promise<SubmissionResult | undefined> {
   if (!key) return undefined;
-  const previous = findByIdempotencyKey(db, merchantId, key);
+  const previous = await findByIdempotencyKey(db, merchantId, key);
   if (!previous) return undefined;
   if (previous.fingerprint !== fingerprint) throw new IdempotencyConflictError(key);
-  return { submission: previous, afterSale: loadAfterSale(db, previous.afterSaleId), replayed: true as const };
+  return { submission: previous, afterSale: await loadAfterSale(db, previous.afterSaleId), replayed: true };
 }
 
 /**
  * Commits a submission whose files are already hashed and sniffed. The round
  * must still be OPEN and before its deadline at the moment of the commit; the
- * same transaction stores the rows and calls `placeFiles` to move the files
- * into place, so either everything lands or nothing does.
+ * same transaction stores the rows and calls `placeFiles` to put the files in
+ * place before it commits, so either everything lands or nothing does.
  */
-export function commitSubmission(db: Db, input: SubmissionInput, clock: () => number, placeFiles: () => void) {
-  return writeTransaction(db, (tx) => {
-    // Read the time once the write lock is held: "before dueAt" means at the commit.
-    const now = clock();
-    const changes = noChanges();
-    const replay = replayIdempotent(tx, input.merchantId, input.idempotencyKey, input.fingerprint);
-    if (replay) return { ...replay, changes };
-    const round = openRoundForMerchant(tx, input.merchantId, input.requestId, now);
-    if (!closeRound(tx, round, 'SUBMITTED', now)) throw new EvidenceRequestClosedError('SUBMITTED');
-    const submission = tx
+export async function commitSubmission(db: Db, input: SubmissionInput, clock: { now(): number }, placeFiles: () => Promise<void>): Promise<SubmissionResult> {
+  return db.write(async (tx) => {
+    const { evidenceRequests, evidenceSubmissions, evidenceFiles } = tx.t;
+    const [ref] = await tx.q
+      .select({ afterSaleId: evidenceRequests.afterSaleId })
+      .from(evidenceRequests)
+      .where(and(eq(evidenceRequests.id, input.requestId), eq(evidenceRequests.merchantId, input.merchantId)));
+    // The after-sale first (the one lock order): two submissions for one round, or a submission and
+    // the expiry, take their turns here.
+    if (ref) await tx.lockAfterSales([ref.afterSaleId]);
+    // Read the time once the lock is held: "before dueAt" means at the commit.
+    const now = clock.now();
+    const replay = await replayIdempotent(tx, input.merchantId, input.idempotencyKey, input.fingerprint);
+    if (replay) return replay;
+    const round = await openRoundForMerchant(tx, input.merchantId, input.requestId, now);
+    if (!(await closeRound(tx, round, 'SUBMITTED', now))) throw new EvidenceRequestClosedError('SUBMITTED');
+    const [submission] = await tx.q
       .insert(evidenceSubmissions)
       .values({
         requestId: round.id,
@@ -93,22 +108,21 @@ export function commitSubmission(db: Db, input: SubmissionInput, clock: () => nu
         idempotencyKey: input.idempotencyKey,
         fingerprint: input.fingerprint,
       })
-      .returning()
-      .get();
-    tx.insert(evidenceFiles)
-      .values(input.files.map((f, position) => ({ ...f, submissionId: submission.id, merchantId: input.merchantId, position })))
-      .run();
-    setAfterSaleStatus(tx, round.afterSaleId, 'EVIDENCE_SUBMITTED');
+      .returning();
+    await tx.q
+      .insert(evidenceFiles)
+      .values(input.files.map((f, position) => ({ ...f, submissionId: submission!.id, merchantId: input.merchantId, position })));
+    await setAfterSaleStatus(tx, round.afterSaleId, 'EVIDENCE_SUBMITTED');
     const list = input.files.map((f) => `${f.fileName} (${f.contentType}, ${f.byteSize} bytes, sha256 ${f.sha256})`).join('; ');
-    appendLog(tx, changes, {
+    await appendLog(tx, {
       afterSaleId: round.afterSaleId,
       at: now,
       actor: { kind: 'MERCHANT', id: input.staffId },
       action: 'EVIDENCE_SUBMITTED',
       summary: `Merchant submitted evidence with ${input.files.length} file(s): ${list}`,
     });
-    changes.roundsChanged = true;
-    placeFiles();
-    return { submission, afterSale: loadAfterSale(tx, round.afterSaleId), replayed: false as const, changes };
+    tx.changes!.roundsChanged = true;
+    await placeFiles();
+    return { submission: submission!, afterSale: await loadAfterSale(tx, round.afterSaleId), replayed: false };
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { recordAfterSale } from '../db/after-sales.ts';
-import type { Db } from '../db/client.ts';
+import type { Db } from '../db/database.ts';
 import { requestEvidence, resolveArbitration } from '../db/evidence.ts';
 import { commitSubmission } from '../db/submissions.ts';
 import type { Actor } from '../db/logs.ts';
@@ -11,7 +11,8 @@ import type { AfterSaleType } from '../db/schema.ts';
 import type { FileStore, ReceivedFile } from '../storage/file-store.ts';
 import { fingerprintOf } from '../storage/submit-evidence.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
+/** Sample evidence files that ship with the service for the demo (never read from test/). */
+const DEMO_FILES = fileURLToPath(new URL('./files/', import.meta.url));
 const HOUR = 3_600_000;
 const AGENT: Actor = { kind: 'PLATFORM', id: 'agent-demo' };
 
@@ -49,7 +50,7 @@ export async function seedDemo(db: Db, store: FileStore, config: Config, now: nu
   for (const [shopIndex, merchantId] of DEMO_MERCHANTS.entries()) {
     for (const [i, c] of CASES.entries()) {
       const number = `AS${2026112600 + shopIndex * 100 + i}`;
-      const { afterSale } = recordAfterSale(
+      const { afterSale } = await recordAfterSale(
         db,
         {
           merchantId,
@@ -67,7 +68,7 @@ export async function seedDemo(db: Db, store: FileStore, config: Config, now: nu
       count++;
       if (c.askedHoursAgo == null) continue;
       const askedAt = now - c.askedHoursAgo * HOUR;
-      const { round } = requestEvidence(
+      const { round } = await requestEvidence(
         db,
         { afterSaleId: afterSale.id, instructions: '请提供发货前商品完好的照片、物流面单和开箱视频。Please send photos of the goods before shipping, the waybill and any unboxing video.' },
         AGENT,
@@ -76,7 +77,7 @@ export async function seedDemo(db: Db, store: FileStore, config: Config, now: nu
       );
       if (c.then === 'submit') await submitDemoEvidence(db, store, config, merchantId, round.id, askedAt + HOUR);
       if (c.then === 'resolve') {
-        resolveArbitration(db, { afterSaleId: afterSale.id, outcome: 'MERCHANT_FAVORED', opinion: '商家举证充分。The merchant\'s evidence is convincing.' }, AGENT, askedAt + 2 * HOUR);
+        await resolveArbitration(db, { afterSaleId: afterSale.id, outcome: 'MERCHANT_FAVORED', opinion: '商家举证充分。The merchant\'s evidence is convincing.' }, AGENT, askedAt + 2 * HOUR);
       }
     }
   }
@@ -88,9 +89,9 @@ async function submitDemoEvidence(db: Db, store: FileStore, config: Config, merc
   const budget = { remaining: config.limits.maxTotalBytes };
   const files: ReceivedFile[] = [];
   for (const name of ['parcel-photo.jpg', 'waybill.pdf', 'unboxing.mp4']) {
-    files.push(await store.receive(fs.createReadStream(path.join(FIXTURES, name)), name, config.limits, budget));
+    files.push(await store.receive(fs.createReadStream(path.join(DEMO_FILES, name)), name, config.limits, budget));
   }
-  commitSubmission(
+  await commitSubmission(
     db,
     {
       merchantId,
@@ -101,7 +102,7 @@ async function submitDemoEvidence(db: Db, store: FileStore, config: Config, merc
       idempotencyKey: null,
       fingerprint: fingerprintOf(requestId, explanation, files),
     },
-    () => at,
-    () => store.place(files),
+    { now: () => at },
+    async () => store.place(files),
   );
 }

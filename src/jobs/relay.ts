@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Db } from '../db/client.ts';
+import type { Db } from '../db/database.ts';
 import { allLogsAfter, newestLogIdOfAll } from '../db/logs.ts';
 import { allMessagesAfter, newestMessageIdOfAll } from '../db/messages.ts';
 import type { Events } from '../events.ts';
@@ -30,9 +30,9 @@ export class CrossProcessRelay {
     private readonly intervalMs: number,
   ) {}
 
-  start(): void {
-    this.lastMessage = newestMessageIdOfAll(this.db);
-    this.lastLog = newestLogIdOfAll(this.db);
+  async start(): Promise<void> {
+    this.lastMessage = await newestMessageIdOfAll(this.db);
+    this.lastLog = await newestLogIdOfAll(this.db);
     this.stopped = false;
     this.timer = setInterval(() => {
       this.tick().catch((error) => console.error('relay tick failed; retrying at the next one', error));
@@ -54,8 +54,8 @@ export class CrossProcessRelay {
   private async readAll(): Promise<number> {
     let read = 0;
     while (!this.stopped) {
-      const messages = allMessagesAfter(this.db, this.lastMessage, BATCH);
-      const logs = allLogsAfter(this.db, this.lastLog, BATCH);
+      const messages = await allMessagesAfter(this.db, this.lastMessage, BATCH);
+      const logs = await allLogsAfter(this.db, this.lastLog, BATCH);
       if (messages.length === 0 && logs.length === 0) break;
       this.lastMessage = messages.at(-1)?.id ?? this.lastMessage;
       this.lastLog = logs.at(-1)?.id ?? this.lastLog;

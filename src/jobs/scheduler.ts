@@ -1,13 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Db } from '../db/client.ts';
+import type { Clock } from '../clock.ts';
+import type { Db } from '../db/database.ts';
 import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
 import type { Events } from '../events.ts';
-
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 export interface SchedulerOptions {
   reminderLeadMs: number;
@@ -38,6 +33,8 @@ export class DeadlineScheduler {
   private again = false;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
+  private arming: Promise<void> | null = null;
+  private armAgain = false;
   private readonly batchSize: number;
 
   constructor(
@@ -50,11 +47,9 @@ export class DeadlineScheduler {
   }
 
   /** One slice of work at `now`: expiries first, so a round past due gets no late reminder. */
-  sweepOnce(now = this.clock.now()): { expired: number; reminded: number } {
-    const expiry = expireDueRequests(this.db, now, this.batchSize);
-    this.events.publishChanges({ ...expiry.changes, roundsChanged: false });
-    const reminder = remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
-    this.events.publishChanges({ ...reminder.changes, roundsChanged: false });
+  async sweepOnce(now = this.clock.now()): Promise<{ expired: number; reminded: number }> {
+    const expiry = await expireDueRequests(this.db, now, this.batchSize);
+    const reminder = await remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
     return { expired: expiry.count, reminded: reminder.count };
   }
 
@@ -64,7 +59,7 @@ export class DeadlineScheduler {
     const between = this.options.between ?? (() => nextTurn());
     for (;;) {
       const started = performance.now();
-      const done = this.sweepOnce();
+      const done = await this.sweepOnce();
       total.expired += done.expired;
       total.reminded += done.reminded;
       if (done.expired < this.batchSize && done.reminded < this.batchSize) return total;
@@ -102,13 +97,36 @@ export class DeadlineScheduler {
     return this.running;
   }
 
+  /**
+   * Sets the timer for the next instant. Re-arms asked for while the next
+   * instant is being read are folded into one more read after it.
+   */
   private arm(): void {
     if (this.stopped || this.running) return;
-    clearTimeout(this.timer);
-    const next = nextDeadlineInstant(this.db, this.options.reminderLeadMs);
-    const wait = next == null ? this.options.sweepIntervalMs : Math.min(Math.max(0, next - this.clock.now()), this.options.sweepIntervalMs);
-    this.timer = setTimeout(() => void this.wake(), Math.min(wait, MAX_TIMER_MS));
-    this.timer.unref?.();
+    if (this.arming) {
+      this.armAgain = true;
+      return;
+    }
+    this.arming = (async () => {
+      try {
+        do {
+          this.armAgain = false;
+          const next = await nextDeadlineInstant(this.db, this.options.reminderLeadMs);
+          if (this.stopped || this.running) return;
+          const wait = next == null ? this.options.sweepIntervalMs : Math.min(Math.max(0, next - this.clock.now()), this.options.sweepIntervalMs);
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => void this.wake(), Math.min(wait, MAX_TIMER_MS));
+          this.timer.unref?.();
+        } while (this.armAgain && !this.stopped);
+      } catch (error) {
+        console.error('could not read the next deadline; sweeping at the next interval', error);
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.wake(), this.options.sweepIntervalMs);
+        this.timer.unref?.();
+      } finally {
+        this.arming = null;
+      }
+    })();
   }
 
   get isRunning(): boolean {
@@ -120,5 +138,7 @@ export class DeadlineScheduler {
     clearTimeout(this.timer);
     this.unsubscribe?.();
     await this.running;
+    await this.arming;
+    clearTimeout(this.timer);
   }
 }

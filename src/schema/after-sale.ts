@@ -82,7 +82,7 @@ const AfterSaleConnection = builder.connectionObject(
     fields: (t) => ({
       totalCount: t.int({
         description: 'How many after-sales match the filter in all pages.',
-        resolve: (conn) => (conn as unknown as { totalCount: () => number }).totalCount(),
+        resolve: (conn) => (conn as unknown as { totalCount: () => Promise<number> }).totalCount(),
       }),
     }),
   },
@@ -99,7 +99,7 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'A cursor from an earlier page: continue after it.' }),
       filter: t.arg({ type: AwaitingEvidenceFilter, description: 'Optional conditions; all must hold.' }),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       const merchantId = merchantOf(ctx);
       const now = ctx.services.clock.now();
       const f = args.filter ?? {};
@@ -116,7 +116,7 @@ builder.queryFields((t) => ({
         appliedBefore: f.appliedBefore?.getTime(),
       };
       const after = args.after ? decodeCursor(args.after, 'due', 2) : null;
-      const page = listAwaitingEvidence(
+      const page = await listAwaitingEvidence(
         ctx.services.db,
         merchantId,
         { first: pageSize(args.first), after: after && { dueAt: after[0]!, requestId: after[1]! }, filter },
@@ -179,9 +179,7 @@ builder.mutationFields((t) => ({
     errors: { types: [InvalidInputError], union: { name: 'RecordAfterSaleResult', description: 'The stored after-sale, or why not.' } },
     args: { input: t.arg({ type: RecordAfterSaleInput, required: true, description: 'The after-sale.' }) },
     resolve: (_root, { input }, ctx) => {
-      const result = recordAfterSale(ctx.services.db, input, actorOf(ctx), ctx.services.clock.now());
-      ctx.services.events.publishChanges(result.changes);
-      return result;
+      return recordAfterSale(ctx.services.db, input, actorOf(ctx), ctx.services.clock.now());
     },
   }),
 }));

@@ -91,9 +91,9 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: SubmitEvidenceInput, required: true, description: 'The answer.' }) },
     resolve: async (_root, { input }, ctx) => {
-      const { db, store, config, clock, events } = ctx.services;
-      const result = await submitEvidence(
-        { db, store, limits: config.limits, now: () => clock.now() },
+      const { db, store, config, clock } = ctx.services;
+      return submitEvidence(
+        { db, store, limits: config.limits, clock },
         {
           merchantId: merchantOf(ctx),
           staffId: ctx.viewer!.sub,
@@ -103,8 +103,6 @@ builder.mutationFields((t) => ({
           idempotencyKey: input.idempotencyKey ?? null,
         },
       );
-      events.publishChanges(result.changes);
-      return result;
     },
   }),
   requestEvidence: t.field({
@@ -114,16 +112,14 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('RequestEvidenceResult', 'The new round, or why not.') },
     args: { input: t.arg({ type: RequestEvidenceInput, required: true, description: 'The request.' }) },
     resolve: (_root, { input }, ctx) => {
-      const { db, config, clock, events } = ctx.services;
-      const result = requestEvidence(
+      const { db, config, clock } = ctx.services;
+      return requestEvidence(
         db,
         { afterSaleId: localId(input.afterSaleId, 'AfterSale'), instructions: input.instructions },
         actorOf(ctx),
         clock.now(),
         { evidenceWindowMs: config.evidenceWindowMs, reminderLeadMs: config.reminderLeadMs, maxInstructions: config.limits.maxInstructions },
       );
-      events.publishChanges(result.changes);
-      return result;
     },
   }),
   cancelEvidenceRequest: t.field({
@@ -133,10 +129,8 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('CancelEvidenceRequestResult', 'The cancelled round, or why not.') },
     args: { evidenceRequestId: t.arg.id({ required: true, description: 'The round to withdraw.' }) },
     resolve: (_root, args, ctx) => {
-      const { db, clock, events } = ctx.services;
-      const result = cancelEvidenceRequest(db, localId(args.evidenceRequestId, 'EvidenceRequest'), actorOf(ctx), clock.now());
-      events.publishChanges(result.changes);
-      return result;
+      const { db, clock } = ctx.services;
+      return cancelEvidenceRequest(db, localId(args.evidenceRequestId, 'EvidenceRequest'), actorOf(ctx), clock.now());
     },
   }),
   resolveArbitration: t.field({
@@ -146,15 +140,13 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('ResolveArbitrationResult', 'The decided after-sale, or why not.') },
     args: { input: t.arg({ type: ResolveArbitrationInput, required: true, description: 'The ruling.' }) },
     resolve: (_root, { input }, ctx) => {
-      const { db, clock, events } = ctx.services;
-      const result = resolveArbitration(
+      const { db, clock } = ctx.services;
+      return resolveArbitration(
         db,
         { afterSaleId: localId(input.afterSaleId, 'AfterSale'), outcome: input.outcome, opinion: input.opinion },
         actorOf(ctx),
         clock.now(),
       );
-      events.publishChanges(result.changes);
-      return result;
     },
   }),
 }));

@@ -43,7 +43,7 @@ const MessageConnection = builder.connectionObject(
     fields: (t) => ({
       totalCount: t.int({
         description: 'How many messages match in all pages.',
-        resolve: (conn) => (conn as unknown as { totalCount: () => number }).totalCount(),
+        resolve: (conn) => (conn as unknown as { totalCount: () => Promise<number> }).totalCount(),
       }),
     }),
   },
@@ -60,11 +60,11 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'A cursor from an earlier page: continue with older messages.' }),
       unreadOnly: t.arg.boolean({ description: 'Only messages not yet marked read.' }),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       const merchantId = merchantOf(ctx);
       const beforeId = args.after ? messageIdOfCursor(args.after) : null;
       const unreadOnly = args.unreadOnly ?? false;
-      const page = listMessages(ctx.services.db, merchantId, { first: pageSize(args.first), beforeId, unreadOnly });
+      const page = await listMessages(ctx.services.db, merchantId, { first: pageSize(args.first), beforeId, unreadOnly });
       const edges = page.rows.map((row) => ({ cursor: messageCursor(row), node: row }));
       return {
         ...connectionPage(edges, page.hasNextPage, beforeId != null),

@@ -36,8 +36,8 @@ const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: nu
  */
 function databaseFeed<T extends { id: number }>(source: {
   listen: (wake: () => void) => () => void;
-  readAfter: (lastId: number, limit: number) => T[];
-  newestId: () => number;
+  readAfter: (lastId: number, limit: number) => Promise<T[]>;
+  newestId: () => Promise<number>;
   afterId: number | null;
 }): Repeater<T> {
   return new Repeater<T>(async (push, stop) => {
@@ -54,13 +54,13 @@ function databaseFeed<T extends { id: number }>(source: {
       wake();
     });
     try {
-      let last = source.afterId ?? source.newestId();
+      let last = source.afterId ?? (await source.newestId());
       while (!stopped) {
         if (!changed) await new Promise<void>((resolve) => (wake = resolve));
         changed = false;
         let batch: T[];
         do {
-          batch = source.readAfter(last, REPLAY_BATCH);
+          batch = await source.readAfter(last, REPLAY_BATCH);
           for (const row of batch) {
             if (stopped) return;
             last = row.id;
@@ -101,9 +101,9 @@ builder.subscriptionFields((t) => ({
         afterId: args.after ? messageIdOfCursor(args.after) : null,
       });
     },
-    resolve: (message, _args, ctx) => {
+    resolve: async (message, _args, ctx) => {
       freshLoaders(ctx);
-      return { message, unreadCount: countMessages(ctx.services.db, message.merchantId, true) };
+      return { message, unreadCount: await countMessages(ctx.services.db, message.merchantId, true) };
     },
   }),
   afterSaleLogAdded: t.field({

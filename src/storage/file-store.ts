@@ -81,9 +81,9 @@ export class FileStore {
    * move and the commit. Only old ones: another process sharing the folder may
    * be between those two steps right now.
    */
-  removeOrphans(referenced: Set<string>, olderThanMs = 3_600_000): number {
+  removeOrphans(referenced: Set<string>, clock: { now(): number }, olderThanMs = 3_600_000): number {
     let removed = 0;
-    const cutoff = Date.now() - olderThanMs;
+    const cutoff = clock.now() - olderThanMs;
     for (const dir of fs.readdirSync(this.filesDir)) {
       for (const name of fs.readdirSync(path.join(this.filesDir, dir))) {
         const file = path.join(this.filesDir, dir, name);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { UploadLimits } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import type { Db } from '../db/database.ts';
 import { InvalidInputError } from '../db/errors.ts';
 import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
 import { cutAtSizeLimit, type FileStore, type ReceivedFile } from './file-store.ts';
@@ -52,7 +52,7 @@ function idempotencyKeyOf(raw: string | null): string | null {
  * and files together. Whatever fails, the temporary files go and nothing stays.
  */
 export async function submitEvidence(
-  deps: { db: Db; store: FileStore; limits: UploadLimits; now: () => number },
+  deps: { db: Db; store: FileStore; limits: UploadLimits; clock: { now(): number } },
   req: SubmitEvidenceRequest,
 ) {
   const { db, store, limits } = deps;
@@ -62,8 +62,8 @@ export async function submitEvidence(
     throw new InvalidInputError('files', `Attach ${limits.minFiles} to ${limits.maxFiles} files (got ${req.files.length})`);
   }
   // A retry of an accepted submission skips the round checks: it gets the first answer even after the round closed.
-  const isRetry = idempotencyKey != null && hasIdempotencyKey(db, req.merchantId, idempotencyKey);
-  if (!isRetry) openRoundForMerchant(db, req.merchantId, req.requestId, deps.now());
+  const isRetry = idempotencyKey != null && (await hasIdempotencyKey(db, req.merchantId, idempotencyKey));
+  if (!isRetry) await openRoundForMerchant(db, req.merchantId, req.requestId, deps.clock.now());
 
   const received: ReceivedFile[] = [];
   try {
@@ -75,11 +75,11 @@ export async function submitEvidence(
       received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
     }
     const fingerprint = fingerprintOf(req.requestId, explanation, received);
-    const result = commitSubmission(
+    const result = await commitSubmission(
       db,
       { merchantId: req.merchantId, staffId: req.staffId, requestId: req.requestId, explanation, files: received, idempotencyKey, fingerprint },
-      deps.now,
-      () => store.place(received),
+      deps.clock,
+      async () => store.place(received),
     );
     if (result.replayed) store.discard(received);
     return result;

@@ -1,0 +1,161 @@
+import { asc, inArray, sql, type SQL } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { noChanges, type Changes } from '../changes.ts';
+import type { Db, OpenOptions, Sql } from '../database.ts';
+import { postgresTables, type Tables } from '../schema.ts';
+
+const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
+/** Advisory lock keys: one for migrations, one namespace for the message boxes' stream locks. */
+const MIGRATION_LOCK = 7_300_001;
+const MESSAGE_BOX_LOCKS = 7_300_002;
+/** serialization_failure, deadlock_detected, unique_violation (two inserts racing for one key). */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+const MAX_ATTEMPTS = 5;
+
+// int8 (bigint: times in ms, counts, max(id)) as JS numbers, not strings: every one of ours is below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
+
+function sqlStateOf(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return undefined;
+}
+
+type Root = NodePgDatabase<Tables> & { $client: pg.Pool };
+
+/**
+ * PostgreSQL through node-postgres. Writes run READ COMMITTED: each claim is
+ * a conditional UPDATE (a second claimer waits for the row, then finds it no
+ * longer matches), and each write first locks the after-sales it changes,
+ * then the message boxes it writes to, always in that order and by id, so
+ * two writes never deadlock and every log and message id is taken in commit
+ * order within its stream.
+ */
+class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  readonly t: Tables = postgresTables;
+  private readonly lockedAfterSales = new Set<number>();
+  private readonly lockedBoxes = new Set<string>();
+
+  constructor(
+    readonly q: Sql,
+    private readonly root: Root,
+    private readonly onCommit: (changes: Changes) => void,
+    readonly changes: Changes | null = null,
+  ) {}
+
+  /** Raw SQL, which only this dialect's code writes. */
+  private get raw(): Pick<NodePgDatabase, 'execute'> {
+    return this.q as unknown as Pick<NodePgDatabase, 'execute'>;
+  }
+
+  async write<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    if (this.changes) return work(this);
+    for (let attempt = 1; ; attempt++) {
+      const changes = noChanges();
+      try {
+        const result = await this.root.transaction((tx) => work(new PostgresDb(tx as unknown as Sql, this.root, this.onCommit, changes)), {
+          isolationLevel: 'read committed',
+        });
+        this.onCommit(changes);
+        return result;
+      } catch (error) {
+        const state = sqlStateOf(error);
+        if (!state || !RETRYABLE.has(state) || attempt === MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  async lockAfterSales(ids: readonly number[]): Promise<void> {
+    const wanted = [...new Set(ids)].filter((id) => !this.lockedAfterSales.has(id)).sort((a, b) => a - b);
+    if (wanted.length === 0) return;
+    if (this.lockedBoxes.size > 0) throw new Error('lock order: after-sales are locked before message boxes');
+    const { afterSales } = this.t;
+    await this.q.select({ id: afterSales.id }).from(afterSales).where(inArray(afterSales.id, wanted)).orderBy(asc(afterSales.id)).for('update');
+    for (const id of wanted) this.lockedAfterSales.add(id);
+  }
+
+  async lockMessageBoxes(merchantIds: readonly string[]): Promise<void> {
+    const wanted = [...new Set(merchantIds)].filter((id) => !this.lockedBoxes.has(id));
+    if (wanted.length === 0) return;
+    // Taken in the order of their keys, so two writes locking several boxes never deadlock.
+    await this.raw.execute(
+      sql`select pg_advisory_xact_lock(${MESSAGE_BOX_LOCKS}, k) from (select distinct hashtext(m) as k from unnest(${wanted}::text[]) as m order by k) as keys`,
+    );
+    for (const id of wanted) this.lockedBoxes.add(id);
+  }
+
+  prepared<P>(key: string, build: () => { prepare(name: string): P }): P {
+    // A prepared query is bound to its session (the pool or one transaction), so it is built
+    // each time; the server keeps the parsed statement per connection under the name.
+    return build().prepare(key);
+  }
+
+  inIds(column: PgColumn | SQL, placeholder: string): SQL {
+    return sql`${column} = any(${sql.placeholder(placeholder)})`;
+  }
+
+  ids(list: readonly number[]): unknown {
+    return [...list];
+  }
+
+  idsRelation(placeholder: string): SQL {
+    return sql`unnest(${sql.placeholder(placeholder)}::bigint[]) as wanted(value)`;
+  }
+
+  likeIgnoringCase(column: PgColumn, pattern: SQL): SQL {
+    return sql`${column} ilike ${pattern} escape '\\'`;
+  }
+
+  forClaim<Q>(query: Q, table: Tables[keyof Tables]): Q {
+    return (query as unknown as { for(strength: 'update', config: object): Q }).for('update', { of: table, skipLocked: true });
+  }
+
+  async ping(): Promise<void> {
+    await this.raw.execute(sql`select 1`);
+  }
+
+  async close(): Promise<void> {
+    await this.root.$client.end();
+  }
+}
+
+/**
+ * drizzle's migrator takes no lock: instances starting together on a new
+ * database would each run the first migration. A session advisory lock
+ * around it lets one run them while the others wait, then find them done.
+ */
+async function migrateOnce(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+export async function openPostgres(url: string, options: OpenOptions & { poolSize?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // An idle client that loses its server would otherwise crash the process with an unhandled 'error'.
+  pool.on('error', (error) => console.error('idle PostgreSQL connection failed', error.message));
+  try {
+    await migrateOnce(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const logger = options.onStatement ? { logQuery: (query: string) => options.onStatement!(query) } : undefined;
+  const root = drizzle(pool, { logger }) as unknown as Root;
+  return new PostgresDb(root as unknown as Sql, root, options.onCommit ?? (() => {}));
+}
