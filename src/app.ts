@@ -12,6 +12,7 @@ import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
+import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
 import { createYogaServer } from './yoga.ts';
@@ -31,11 +32,14 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   const clock = options.clock ?? systemClock;
   const store = new FileStore(config.dataDir);
   const db = openDatabase(path.join(config.dataDir, 'evidence.db'), { onStatement: options.onStatement });
+  const previews = new Previews(path.join(store.filesDir, 'previews'));
   store.cleanTemp();
-  store.removeOrphans(referencedHashes(db));
+  const referenced = referencedHashes(db);
+  store.removeOrphans(referenced);
+  previews.removeOrphans(referenced);
   const events = createEvents();
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
-  const services: Services = { db, events, auth, config, store, clock };
+  const services: Services = { db, events, auth, config, store, previews, clock };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
