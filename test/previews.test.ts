@@ -4,32 +4,28 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock, fixture, openCase, startServer, submitEvidence, type TestServer, type UploadFile } from './helpers.ts';
+import { FakeClock, fixture, openCase, startServer, submitEvidence, tempDir, type TestServer, type UploadFile } from './helpers.ts';
 
 interface File { id: string; fileName: string; contentType: string; sha256: string; url: string; thumbnailUrl: string | null }
 
 let server: TestServer;
-let merchant: string;
 const clock = new FakeClock(Date.now());
 
 beforeAll(async () => {
   server = await startServer({}, { clock });
-  merchant = await server.merchantToken('shop-a');
 });
 afterAll(() => server.stop());
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const previewsDir = () => path.join(server.dataDir, 'files', 'previews');
 
-async function submit(files: UploadFile[]): Promise<File[]> {
-  const { requestId } = await openCase(server, 'shop-a');
-  const { body } = await submitEvidence(server, merchant, { evidenceRequestId: requestId!, explanation: 'Photos attached' }, files);
+async function submit(files: UploadFile[], target = server): Promise<File[]> {
+  const token = await target.merchantToken('shop-a');
+  const { requestId } = await openCase(target, 'shop-a');
+  const { body } = await submitEvidence(target, token, { evidenceRequestId: requestId!, explanation: 'Photos attached' }, files);
   expect(body.data!.submitEvidence.__typename).toBe('SubmitEvidencePayload');
-  return filesOf(body.data!.submitEvidence.submission.id);
-}
-
-async function filesOf(submissionId: string): Promise<File[]> {
-  const res = await server.gql(merchant, `query($id: ID!) { node(id: $id) { ... on EvidenceSubmission { files { id fileName contentType sha256 url thumbnailUrl } } } }`, { id: submissionId });
+  const id = body.data!.submitEvidence.submission.id;
+  const res = await target.gql(token, `query($id: ID!) { node(id: $id) { ... on EvidenceSubmission { files { id fileName contentType sha256 url thumbnailUrl } } } }`, { id });
   return res.data!.node.files;
 }
 
@@ -210,5 +206,36 @@ describe('thumbnailUrl', () => {
     expect(again!.thumbnailUrl).toBeNull();
     const ok = await submit([{ content: fixture('label.gif'), name: 'label.gif' }]);
     expect((await fetch(ok[0]!.thumbnailUrl!)).status).toBe(200);
+  });
+
+  it('keeps the previews of stored files across a restart and drops those of files no row refers to', async () => {
+    const dataDir = tempDir();
+    const first = await startServer({}, { dataDir });
+    const [file] = await submit([{ content: fixture('parcel-photo.jpg'), name: 'kept.jpg' }], first);
+    expect((await fetch(file!.thumbnailUrl!)).status).toBe(200);
+    await first.stop();
+    const previews = path.join(dataDir, 'files', 'previews');
+    const kept = path.join(previews, file!.sha256.slice(0, 2), `${file!.sha256}-w320.webp`);
+    const orphan = path.join(previews, 'ff', `${'f'.repeat(64)}-w320.webp`);
+    const staleTemp = `${orphan}.1-dead.tmp`;
+    fs.mkdirSync(path.dirname(orphan), { recursive: true });
+    fs.writeFileSync(orphan, 'old');
+    fs.writeFileSync(staleTemp, 'half');
+    const longAgo = new Date(Date.now() - 2 * 3_600_000);
+    // Old folders too: the files' own orphan sweep must leave previews/ alone, however old.
+    for (const entry of [staleTemp, path.dirname(orphan), previews]) fs.utimesSync(entry, longAgo, longAgo);
+
+    const again = await startServer({}, { dataDir });
+    try {
+      expect(fs.existsSync(kept)).toBe(true);
+      expect(fs.existsSync(orphan)).toBe(false);
+      expect(fs.existsSync(staleTemp)).toBe(false);
+      const token = await again.merchantToken('shop-a');
+      const res = await again.gql(token, `query($id: ID!) { node(id: $id) { ... on EvidenceFile { thumbnailUrl } } }`, { id: file!.id });
+      expect((await fetch(res.data!.node.thumbnailUrl)).status).toBe(200);
+    } finally {
+      await again.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

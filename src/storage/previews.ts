@@ -36,7 +36,9 @@ sharp.concurrency(1);
 sharp.cache(false);
 
 /**
- * Small WebP previews of evidence images, made on first request and kept in
+ * Small WebP previews of evidence images, made on first request (not at
+ * acceptance, so a submission never waits for image work and a preview nobody
+ * opens is never made) and kept in
  * `previews/<aa>/<sha256>-w<width>.webp` beside the content-addressed files, so
  * instances sharing the file store share them. A preview is a new image made
  * from the decoded pixels: no EXIF, GPS, XMP or ICC data survives into it, and
