@@ -79,16 +79,18 @@ describe('thumbnailUrl', () => {
     }
   });
 
-  it('strips EXIF and GPS from the preview of a photo that carries them, and keeps them in the original', async () => {
+  it('strips EXIF, GPS and the colour profile from the preview of a photo that carries them, and keeps them in the original', async () => {
     const photo = await sharp(fixture('parcel-photo.jpg'))
       .withExif({
         IFD0: { Make: 'TestCam', Copyright: 'Shop A' },
         IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '31/1 14/1 1234/100', GPSLongitudeRef: 'E', GPSLongitude: '121/1 28/1 4321/100' },
       })
+      .withIccProfile('p3')
       .jpeg()
       .toBuffer();
     const before = await sharp(photo).metadata();
     expect(before.exif?.includes(Buffer.from('TestCam'))).toBe(true);
+    expect(before.icc).toBeDefined();
     const [file] = await submit([{ content: photo, name: 'gps.jpg' }]);
     expect(file!.sha256).toBe(sha(photo));
 
@@ -97,6 +99,7 @@ describe('thumbnailUrl', () => {
     const meta = await sharp(bytes).metadata();
     expect(meta.exif).toBeUndefined();
     expect(meta.xmp).toBeUndefined();
+    expect(meta.icc).toBeUndefined();
     expect(bytes.includes(Buffer.from('Exif'))).toBe(false);
     expect(bytes.includes(Buffer.from('TestCam'))).toBe(false);
 
