@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Auth, resolveSecret } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -12,6 +13,7 @@ import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler } from './jobs/scheduler.ts';
 import { FileStore } from './storage/file-store.ts';
+import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
 import { createYogaServer } from './yoga.ts';
@@ -40,10 +42,13 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     onStatement: options.onStatement,
     onCommit: (changes) => events.publishChanges(changes),
   });
+  const previews = new Previews(path.join(store.filesDir, 'previews'));
   store.cleanTemp();
-  store.removeOrphans(await referencedHashes(db), clock);
+  const referenced = await referencedHashes(db);
+  store.removeOrphans(referenced, clock);
+  previews.removeOrphans(referenced);
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
-  const services: Services = { db, events, auth, config, store, clock };
+  const services: Services = { db, events, auth, config, store, previews, clock };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,

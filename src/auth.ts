@@ -66,19 +66,33 @@ export class Auth {
     return this.verify(token);
   }
 
-  private mac(fileId: number, expires: number): string {
-    return createHmac('sha256', this.secret).update(`evidence-file:${fileId}:${expires}`).digest('base64url');
+  /** `subject` says what the link opens, so a link to one thing never opens another. */
+  private mac(subject: string, expires: number): string {
+    return createHmac('sha256', this.secret).update(`${subject}:${expires}`).digest('base64url');
+  }
+
+  private verifyMac(subject: string, expires: number, sig: string, now: number): boolean {
+    if (!Number.isSafeInteger(expires) || expires <= now) return false;
+    const expected = Buffer.from(this.mac(subject, expires));
+    const given = Buffer.from(sig);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   /** Query string of a signed link to one evidence file, good until `expires` (ms). */
   signFileLink(fileId: number, expires: number): string {
-    return `expires=${expires}&sig=${this.mac(fileId, expires)}`;
+    return `expires=${expires}&sig=${this.mac(`evidence-file:${fileId}`, expires)}`;
   }
 
   verifyFileLink(fileId: number, expires: number, sig: string, now: number): boolean {
-    if (!Number.isSafeInteger(expires) || expires <= now) return false;
-    const expected = Buffer.from(this.mac(fileId, expires));
-    const given = Buffer.from(sig);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return this.verifyMac(`evidence-file:${fileId}`, expires, sig, now);
+  }
+
+  /** Query string of a signed link to the preview of one evidence file at one width. */
+  signPreviewLink(fileId: number, width: number, expires: number): string {
+    return `expires=${expires}&sig=${this.mac(`evidence-preview:${fileId}:${width}`, expires)}`;
+  }
+
+  verifyPreviewLink(fileId: number, width: number, expires: number, sig: string, now: number): boolean {
+    return this.verifyMac(`evidence-preview:${fileId}:${width}`, expires, sig, now);
   }
 }

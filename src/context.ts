@@ -17,6 +17,7 @@ import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
 import type { Clock } from './clock.ts';
 import type { FileStore } from './storage/file-store.ts';
+import type { Previews } from './storage/previews.ts';
 
 /** Everything long-lived the API needs; built once at start. */
 export interface Services {
@@ -25,6 +26,7 @@ export interface Services {
   auth: Auth;
   config: Config;
   store: FileStore;
+  previews: Previews;
   clock: Clock;
 }
 

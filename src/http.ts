@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Services } from './context.ts';
-import { filesByIds } from './db/evidence.ts';
+import { createFileLinks } from './file-links.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
@@ -83,34 +82,9 @@ function linger(req: IncomingMessage): void {
 }
 
 export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOptions) {
-  const { config, auth, store, db, clock } = services;
+  const { config } = services;
+  const links = createFileLinks(services);
   const limits = config.limits;
-
-  async function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const match = /^\/files\/(\d+)(?:\/[^/]*)?$/.exec(url.pathname);
-    const id = match ? Number(match[1]) : NaN;
-    const expires = Number(url.searchParams.get('expires'));
-    const sig = url.searchParams.get('sig') ?? '';
-    if (!Number.isSafeInteger(id) || !auth.verifyFileLink(id, expires, sig, clock.now())) {
-      return sendJson(res, 403, { error: 'This link is invalid or has expired; ask the API for a fresh url' });
-    }
-    const [file] = await filesByIds(db, [id]);
-    if (!file) return sendJson(res, 404, { error: 'No such file' });
-    const headers = {
-      'content-type': file.contentType,
-      'content-length': String(file.byteSize),
-      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`,
-      'x-content-type-options': 'nosniff',
-      'cache-control': 'private, max-age=900',
-      'content-security-policy': "default-src 'none'; sandbox",
-      etag: `"${file.sha256}"`,
-    };
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(store.pathOf(file.sha256))
-      .on('error', () => res.destroy())
-      .pipe(res);
-  }
 
   /**
    * A client that stops sending its request body for UPLOAD_IDLE_TIMEOUT gets
@@ -179,7 +153,9 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
         const ok = healthy();
         return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
       }
-      if (url.pathname.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD')) return serveFile(req, res, url);
+      const reading = req.method === 'GET' || req.method === 'HEAD';
+      if (url.pathname.startsWith('/files/') && reading) return links.serveFile(req, res, url);
+      if (url.pathname.startsWith('/previews/') && reading) return await links.servePreview(req, res, url);
       if (url.pathname === '/graphql') {
         const type = req.headers['content-type'] ?? '';
         if (req.method === 'POST' && type.toLowerCase().startsWith('multipart/form-data')) return await handleMultipart(req, res, url);

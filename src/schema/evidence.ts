@@ -3,6 +3,25 @@ import type { EvidenceFileRow, EvidenceRequestRow, EvidenceSubmissionRow } from 
 import { builder } from './builder.ts';
 import { AfterSaleRef } from './after-sale.ts';
 import { EvidenceRequestStatusEnum } from './enums.ts';
+import type { Context } from '../context.ts';
+import { PREVIEW_WIDTH } from '../storage/previews.ts';
+
+const expiries = new WeakMap<Context, { at: number; expires: number }>();
+
+/**
+ * One expiry per response, so a file's url and thumbnailUrl (and every file's)
+ * end together. A socket's context outlives one response, so a remembered
+ * expiry older than a second is made afresh.
+ */
+function linkExpiry(ctx: Context): number {
+  const now = ctx.services.clock.now();
+  let memo = expiries.get(ctx);
+  if (!memo || now - memo.at > 1000) {
+    memo = { at: now, expires: now + ctx.services.config.fileUrlTtlMs };
+    expiries.set(ctx, memo);
+  }
+  return memo.expires;
+}
 
 export const EvidenceRequestRef = builder.objectRef<EvidenceRequestRow>('EvidenceRequest');
 export const EvidenceSubmissionRef = builder.objectRef<EvidenceSubmissionRow>('EvidenceSubmission');
@@ -71,11 +90,18 @@ builder.node(EvidenceFileRef, {
     byteSize: t.exposeInt('byteSize', { description: 'Size in bytes.' }),
     sha256: t.exposeString('sha256', { description: 'SHA-256 of the bytes, lowercase hex.' }),
     url: t.string({
-      description: 'A signed link that returns the exact bytes; absolute, and good for 15 minutes from this response.',
+      description: 'A signed link that returns the exact bytes (GET and HEAD, byte ranges, ETag = the quoted SHA-256); absolute, and good for FILE_URL_TTL (15 minutes by default) from this response.',
       resolve: (row, _args, ctx) => {
-        const expires = ctx.services.clock.now() + ctx.services.config.fileUrlTtlMs;
         const name = encodeURIComponent(row.fileName);
-        return `${ctx.baseUrl}/files/${row.id}/${name}?${ctx.services.auth.signFileLink(row.id, expires)}`;
+        return `${ctx.baseUrl}/files/${row.id}/${name}?${ctx.services.auth.signFileLink(row.id, linkExpiry(ctx))}`;
+      },
+    }),
+    thumbnailUrl: t.string({
+      nullable: true,
+      description: `A signed link, living as long as url, to a WebP preview at most ${PREVIEW_WIDTH} pixels wide with no EXIF or GPS data, made on its first request. Null where there is none: a PDF, a video, a HEIC photo, or an image that could not be decoded.`,
+      resolve: (row, _args, ctx) => {
+        if (!ctx.services.previews.available(row.sha256, row.contentType)) return null;
+        return `${ctx.baseUrl}/previews/${row.id}/${PREVIEW_WIDTH}?${ctx.services.auth.signPreviewLink(row.id, PREVIEW_WIDTH, linkExpiry(ctx))}`;
       },
     }),
   }),

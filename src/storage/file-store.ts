@@ -85,6 +85,8 @@ export class FileStore {
     let removed = 0;
     const cutoff = clock.now() - olderThanMs;
     for (const dir of fs.readdirSync(this.filesDir)) {
+      // Only the two-hex-digit folders of the files themselves: previews/ keeps its own.
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
       for (const name of fs.readdirSync(path.join(this.filesDir, dir))) {
         const file = path.join(this.filesDir, dir, name);
         if (!referenced.has(name) && fs.statSync(file).mtimeMs < cutoff) {
