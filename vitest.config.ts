@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { whyNoServer } from './test/support/postgres.ts';
 
@@ -26,6 +27,10 @@ export default defineConfig({
     // Each test file runs in its own process with its own data folder and port
     // (and, in the pg project, its own database).
     pool: 'forks',
+    // Vitest's default (cores - 1) is one file at a time on 2 cores; the files mostly
+    // wait on sockets, timers and child processes, so two at a time nearly halves the
+    // wall time of both halves there (226 s -> 145 s measured).
+    maxWorkers: Math.max(2, os.availableParallelism() - 1),
     // So that `--project pg` alone still ends cleanly where the pg half has no files.
     passWithNoTests: Boolean(noPostgres),
     projects: [
