@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { createTestDatabase } from './support/postgres.ts';
 
 /** Which database this test run uses: `TEST_DB=pg` (the pg project) or SQLite. */
@@ -22,9 +23,7 @@ export async function databaseUrlFor(dataDir: string): Promise<string | undefine
   // Servers started together on one new folder share one database.
   let making = making_.get(dataDir);
   if (!making) {
-    const adminUrl = process.env.TEST_PG_ADMIN_URL;
-    if (!adminUrl) throw new Error('TEST_DB=pg without TEST_PG_ADMIN_URL: the pg project sets it in its global setup');
-    making = createTestDatabase(adminUrl).then((url) => {
+    making = createTestDatabase(inject('pgAdminUrl'), inject('pgNamePrefix')).then((url) => {
       fs.writeFileSync(file, url);
       return url;
     });
