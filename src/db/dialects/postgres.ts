@@ -86,7 +86,7 @@ class PostgresDb implements Db {
     if (wanted.length === 0) return;
     // Taken in the order of their keys, so two writes locking several boxes never deadlock.
     await this.raw.execute(
-      sql`select pg_advisory_xact_lock(${MESSAGE_BOX_LOCKS}, k) from (select distinct hashtext(m) as k from unnest(${wanted}::text[]) as m order by k) as keys`,
+      sql`select pg_advisory_xact_lock(${sql.raw(String(MESSAGE_BOX_LOCKS))}, k) from (select distinct hashtext(m) as k from unnest(${sql.param(wanted)}::text[]) as m order by k) as keys`,
     );
     for (const id of wanted) this.lockedBoxes.add(id);
   }
