@@ -167,6 +167,8 @@ describe('deadline scheduler with an injected clock', () => {
     const dataDir = tempDir();
     const server = await serverWith(clock, {}, dataDir);
     for (let i = 0; i < 25; i++) await openCase(server, 'shop-b');
+    // Only the scheduler under test sweeps: the server's own would take the due rounds as soon as the clock moves.
+    await server.app.scheduler.stop();
     clock.advance(25 * HOUR);
     const small = new DeadlineScheduler(server.app.services.db, createEvents(), clock, { reminderLeadMs: 12 * HOUR, sweepIntervalMs: HOUR, batchSize: 10 });
     expect(await small.sweepOnce()).toEqual({ expired: 10, reminded: 0 });
@@ -182,6 +184,8 @@ describe('a backlog beside requests', () => {
     const clock = new FakeClock();
     const server = await serverWith(clock);
     for (let i = 0; i < 25; i++) await openCase(server, merchantId);
+    // Only the scheduler under test sweeps: the server's own would take the due rounds as soon as the clock moves.
+    await server.app.scheduler.stop();
     clock.advance(25 * HOUR);
     const awaiting = async () => (await server.gql(await server.merchantToken(merchantId), `{ awaitingEvidence { totalCount } }`)).data.awaitingEvidence.totalCount;
     return { clock, server, awaiting };

@@ -45,6 +45,8 @@ describe('submitEvidence refusals store nothing', () => {
 
   it('answers DeadlinePassedError on an open round past its dueAt, then EvidenceRequestClosedError once it expired', async () => {
     const { requestId } = await openCase(server, 'shop-a');
+    // The server's scheduler waits until the test sweeps: past dueAt, the round is OPEN until then.
+    await server.app.scheduler.stop();
     clock.advance(24 * HOUR);
     const before = storedFiles(server.dataDir);
     const res = await submitEvidence(server, merchant, { evidenceRequestId: requestId!, explanation: 'Just in time?' }, [photo]);
@@ -52,6 +54,7 @@ describe('submitEvidence refusals store nothing', () => {
     expect(await roundState(requestId!)).toMatchObject({ status: 'OPEN', submission: null });
     expect(storedFiles(server.dataDir)).toEqual(before);
     await server.app.scheduler.drain();
+    await server.app.scheduler.start();
     const after = await submitEvidence(server, merchant, { evidenceRequestId: requestId!, explanation: 'Just in time?' }, [photo]);
     expect(after.body.data.submitEvidence).toMatchObject({ __typename: 'EvidenceRequestClosedError', status: 'EXPIRED' });
   });
