@@ -63,6 +63,7 @@ describe('awaitingEvidence', () => {
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'AS103' } }))).toEqual(['AS103']);
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'OD-AS102' } }))).toEqual(['AS102']);
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: '%' } }))).toEqual([]);
+    expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'A_10' } }))).toEqual([]);
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { type: 'EXCHANGE' } }))).toEqual(['AS102']);
     const appliedAfter = new Date(clock.now() - 5 * HOUR - 8 * HOUR).toISOString();
     const res = await server.gql(shopA, WORKBENCH, { filter: { appliedAfter, type: 'REFUND_ONLY' } });
@@ -70,6 +71,12 @@ describe('awaitingEvidence', () => {
     expect(res.data.awaitingEvidence.totalCount).toBe(2);
     const appliedBefore = new Date(clock.now() - 9 * HOUR).toISOString();
     expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { appliedBefore } }))).toEqual(['AS100', 'AS101', 'AS102']);
+  });
+
+  it('searches numbers ignoring ASCII case, alike on SQLite and PostgreSQL', async () => {
+    expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'as103' } }))).toEqual(['AS103']);
+    expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'od-As102' } }))).toEqual(['AS102']);
+    expect(numbers(await server.gql(shopA, WORKBENCH, { filter: { search: 'aS10' } }))).toHaveLength(5);
   });
 
   it('refuses a page over 100, a foreign cursor, a negative deadline filter and an over-long search', async () => {

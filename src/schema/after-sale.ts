@@ -67,7 +67,7 @@ const AwaitingEvidenceFilter = builder.inputType('AwaitingEvidenceFilter', {
   description: 'Narrows the workbench list. All given conditions must hold.',
   fields: (t) => ({
     dueWithinHours: t.float({ description: 'Only rounds due at most this many hours from now (0 or more).' }),
-    search: t.string({ description: 'An after-sale number or order number, exact or a prefix of it; at most 64 characters.' }),
+    search: t.string({ description: 'An after-sale number or order number, exact or a prefix of it, ignoring case (numbers are ASCII); at most 64 characters. % and _ match themselves.' }),
     type: t.field({ type: AfterSaleTypeEnum, description: 'Only after-sales of this type.' }),
     appliedAfter: t.field({ type: 'DateTime', description: 'Only after-sales applied for at or after this instant.' }),
     appliedBefore: t.field({ type: 'DateTime', description: 'Only after-sales applied for before this instant.' }),
