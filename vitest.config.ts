@@ -22,8 +22,8 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // Each test file runs in its own process with its own data folder and port
     // (and, in the pg project, its own database).
     pool: 'forks',

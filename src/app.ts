@@ -8,6 +8,7 @@ import type { Services } from './context.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { openDatabase } from './db/open.ts';
 import { createEvents } from './events.ts';
+import { RedisBus } from './redis-bus.ts';
 import { createHttpHandler } from './http.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
@@ -20,6 +21,8 @@ import { createYogaServer } from './yoga.ts';
 
 export interface App {
   services: Services;
+  /** The bus to the other instances, where REDIS_URL is set. */
+  redis: RedisBus | null;
   scheduler: DeadlineScheduler;
   server: http.Server;
   /** Starts listening and the scheduler (with its catch-up); resolves to the base URL. */
@@ -36,8 +39,10 @@ export interface App {
  */
 export async function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  const store = new FileStore(config.dataDir);
+  const store = new FileStore(config.dataDir, config.filesDir);
   const events = createEvents();
+  const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs) : null;
+  if (redis) events.connect(redis);
   const db = await openDatabase(config.databaseUrl, config.dataDir, {
     onStatement: options.onStatement,
     onCommit: (changes) => events.publishChanges(changes),
@@ -57,8 +62,8 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
   });
-  // Other processes sharing one SQLite file are heard of through the relay; on PostgreSQL there is none.
-  const relay = db.dialect === 'sqlite' ? new CrossProcessRelay(db, events, config.relayIntervalMs) : null;
+  // Other processes sharing one SQLite file are heard of through the relay, unless Redis carries their pushes.
+  const relay = db.dialect === 'sqlite' && !redis ? new CrossProcessRelay(db, events, config.relayIntervalMs) : null;
   const yoga = createYogaServer(services);
   const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning });
   const inFlight = new Set<http.ServerResponse>();
@@ -78,9 +83,12 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
 
   return {
     services,
+    redis,
     scheduler,
     server,
     async start() {
+      // Subscribed (and confirmed) before this instance takes its first socket or sweeps.
+      await redis?.start();
       await warmUp(services, yoga);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -103,6 +111,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       clearTimeout(grace);
       await relay?.stop();
       await scheduler.stop();
+      await redis?.stop();
       await db.close();
       store.close();
     },

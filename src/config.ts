@@ -7,6 +7,12 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL connection URL; null means the embedded SQLite file in dataDir. */
   databaseUrl: string | null;
+  /** Redis for live pushes across instances; null: pushes stay within this process (and the SQLite relay). */
+  redisUrl: string | null;
+  /** How often, with Redis, every live feed reads again in case a push was lost. */
+  resyncIntervalMs: number;
+  /** Where accepted evidence files live; several instances may share it. */
+  filesDir: string;
   /** Secret for tokens and file links; null means "use the development secret in dataDir". */
   authSecret: string | null;
   production: boolean;
@@ -85,17 +91,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !authSecret) {
     throw new ConfigError('AUTH_SECRET is required with DATABASE_URL: every instance on one database must sign and check tokens and file links alike');
   }
+  const redisUrl = get('REDIS_URL') ?? null;
+  if (redisUrl && !/^rediss?:\/\/[^/]/.test(redisUrl)) throw new ConfigError('REDIS_URL must be a redis://host:port URL (or unset)');
   if (authSecret && authSecret.length < 16) throw new ConfigError('AUTH_SECRET must be at least 16 characters');
   const publicUrl = get('PUBLIC_URL')?.replace(/\/+$/, '') ?? null;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) throw new ConfigError(`PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
   const seed = get('SEED') ?? (production ? 'none' : 'demo');
   if (seed !== 'none' && seed !== 'demo') throw new ConfigError(`SEED: "${seed}" must be "demo" or "none"`);
 
+  const dataDir = path.resolve(get('DATA_DIR') ?? './data');
   const config: Config = {
     host: get('HOST') ?? '127.0.0.1',
     port: int('PORT', 4000),
-    dataDir: path.resolve(get('DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl,
+    redisUrl,
+    resyncIntervalMs: duration('RESYNC_INTERVAL', '10s'),
+    filesDir: path.resolve(get('FILES_DIR') ?? path.join(dataDir, 'files')),
     authSecret,
     production,
     seed: seed === 'demo',

@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import type { Changes } from './db/changes.ts';
 import type { LogRef } from './db/logs.ts';
 import type { MessageRef } from './db/messages.ts';
 
 /**
- * The typed topics, and the only place that publishes. In one process this is
- * yoga's in-memory pub/sub; several processes would pass an event target
- * backed by Redis to createPubSub without touching the callers. An event says
- * which row is new, not what it holds: the live feeds read the rows from the
+ * The typed topics, and the only place that publishes. An event says which
+ * row is new, not what it holds: the live feeds read the rows from the
  * database after their own cursor, so an event only wakes them, and stays
- * small enough to cross processes cheaply.
+ * small enough to cross processes cheaply. Across instances the same events
+ * travel through a remote bus (Redis, src/redis-bus.ts); each instance hands
+ * what it hears to its own feeds.
  */
 export type Topics = {
   /** A new message in one shop's message box, keyed by merchant id. */
@@ -22,11 +24,21 @@ export type Topics = {
 
 export type Events = ReturnType<typeof createEvents>;
 
-/** New rows, by reference: what a write produced, or what the relay found. */
-type NewRows = { logs: readonly LogRef[]; messages: readonly MessageRef[] };
+/** New rows, by reference: what a write produced, or what the relay or the remote bus found. */
+export type NewRows = { logs: readonly LogRef[]; messages: readonly MessageRef[]; roundsChanged?: boolean };
+
+/** Where this instance's commits go so that the others hear of them. */
+export interface RemoteBus {
+  send(rows: NewRows): void;
+}
+
+/** Every feed and the scheduler look again (after a reconnect, or as a slow backstop). */
+const RESYNC = 'resync';
 
 export function createEvents() {
   const target = new EventTarget();
+  // One listener per open subscription: thousands on one topic are expected, not a leak.
+  setMaxListeners(0, target);
   const pubsub = createPubSub<Topics>({ eventTarget: target });
   const on = <T>(type: string, listener: (payload: T) => void) => {
     const handler = (event: Event) => listener((event as CustomEvent<T>).detail);
@@ -35,29 +47,62 @@ export function createEvents() {
   };
   // Rows this process announced that the relay has not come across yet.
   const announced = new Set<string>();
-  const publish = (changes: NewRows & { roundsChanged: boolean }) => {
+  let remote: RemoteBus | null = null;
+  const publish = (changes: NewRows) => {
     for (const { id, afterSaleId } of changes.logs) pubsub.publish('log', afterSaleId, { id, afterSaleId });
     for (const { id, merchantId } of changes.messages) pubsub.publish('message', merchantId, { id, merchantId });
     if (changes.roundsChanged) pubsub.publish('roundsChanged');
   };
   return {
+    /** This instance's id on the remote bus, so it skips its own events coming back. */
+    instanceId: randomUUID(),
     /**
-     * Calls `listener` on every publish to one keyed topic until the returned
-     * function is called. It keeps no queue, unlike pubsub.subscribe: a
-     * subscriber whose client stops reading cannot pile events up (past 1,024
-     * pending, yoga's repeater throws in the publisher and the process dies).
+     * Calls `listener` on every publish to one keyed topic (and on every
+     * resync) until the returned function is called. It keeps no queue,
+     * unlike pubsub.subscribe: a subscriber whose client stops reading cannot
+     * pile events up (past 1,024 pending, yoga's repeater throws in the
+     * publisher and the process dies).
      */
-    listen<K extends 'message' | 'log'>(topic: K, id: Topics[K][0], listener: (payload: Topics[K][1]) => void): () => void {
-      return on(`${topic}:${id}`, listener); // createPubSub's key for a topic with an id
+    listen<K extends 'message' | 'log'>(topic: K, id: Topics[K][0], listener: (payload: Topics[K][1] | null) => void): () => void {
+      const offTopic = on(`${topic}:${id}`, listener); // createPubSub's key for a topic with an id
+      const offResync = on(RESYNC, () => listener(null));
+      return () => {
+        offTopic();
+        offResync();
+      };
     },
     onRoundsChanged(listener: () => void): () => void {
-      return on('roundsChanged', listener);
+      const offChanged = on('roundsChanged', listener);
+      const offResync = on(RESYNC, listener);
+      return () => {
+        offChanged();
+        offResync();
+      };
+    },
+    /** Sends this instance's commits to the others as well. */
+    connect(bus: RemoteBus): void {
+      remote = bus;
     },
     /** Announces what a committed write of this process produced; call only after the commit. */
     publishChanges(changes: Changes): void {
       for (const log of changes.logs) announced.add(`l${log.id}`);
       for (const message of changes.messages) announced.add(`m${message.id}`);
       publish(changes);
+      if (changes.logs.length || changes.messages.length || changes.roundsChanged) {
+        remote?.send({
+          logs: changes.logs.map(({ id, afterSaleId }) => ({ id, afterSaleId })),
+          messages: changes.messages.map(({ id, merchantId }) => ({ id, merchantId })),
+          roundsChanged: changes.roundsChanged,
+        });
+      }
+    },
+    /** What another instance committed, heard on the remote bus. */
+    publishRemote(rows: NewRows): void {
+      publish(rows);
+    },
+    /** Every feed re-reads after its cursor, and the scheduler re-arms: nothing missed stays missed. */
+    resync(): void {
+      target.dispatchEvent(new CustomEvent(RESYNC, { detail: null }));
     },
     /**
      * Announces rows the cross-process relay found in the database, skipping
@@ -68,7 +113,6 @@ export function createEvents() {
       publish({
         logs: found.logs.filter((log) => fresh(`l${log.id}`)),
         messages: found.messages.filter((message) => fresh(`m${message.id}`)),
-        roundsChanged: false,
       });
     },
   };

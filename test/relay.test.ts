@@ -37,7 +37,7 @@ async function relayBeside(merchantId: string) {
   const here = openSqlite(path.join(server.dataDir, 'evidence.db'), { onCommit: (changes) => events.publishChanges(changes) });
   cleanups.push(() => here.close());
   const heard: number[] = [];
-  events.listen('message', merchantId, (ref) => heard.push(ref.id));
+  events.listen('message', merchantId, (ref) => ref && heard.push(ref.id));
   const relay = new CrossProcessRelay(here, events, 3_600_000);
   await relay.start();
   cleanups.push(() => relay.stop());

@@ -37,7 +37,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up line within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`no start-up line within 45 s:\n${output}`)), 45_000);
     const look = () => {
       const match = /Evidence service on (http:\/\/\S+)\/graphql/.exec(output);
       if (match) {

@@ -20,6 +20,15 @@ export function cutAtSizeLimit(fileName: string): FileRejectedError {
   return new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the size limit for its type`);
 }
 
+function syncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Temporary folders of the stores open in this process (tests run several). */
 const openTempDirs = new Set<string>();
 
@@ -43,10 +52,11 @@ export class FileStore {
   readonly filesDir: string;
   private readonly tmpRoot: string;
 
-  constructor(dataDir: string) {
+  /** `filesDir` (FILES_DIR) may be shared by several instances; the temporary folder is this one's own DATA_DIR. */
+  constructor(dataDir: string, filesDir = path.join(dataDir, 'files')) {
     this.tmpRoot = path.join(dataDir, 'tmp');
     this.tmpDir = path.join(this.tmpRoot, `${process.pid}-${randomUUID().slice(0, 8)}`);
-    this.filesDir = path.join(dataDir, 'files');
+    this.filesDir = filesDir;
     fs.mkdirSync(this.tmpDir, { recursive: true });
     fs.mkdirSync(this.filesDir, { recursive: true });
     openTempDirs.add(this.tmpDir);
@@ -78,8 +88,9 @@ export class FileStore {
 
   /**
    * Removes stored files that no row refers to, left by a crash between the
-   * move and the commit. Only old ones: another process sharing the folder may
-   * be between those two steps right now.
+   * move and the commit. Only old ones: another instance sharing the folder may
+   * be between those two steps right now, and `place` makes the file new
+   * again (even one that was there already) before that instance commits.
    */
   removeOrphans(referenced: Set<string>, clock: { now(): number }, olderThanMs = 3_600_000): number {
     let removed = 0;
@@ -89,7 +100,8 @@ export class FileStore {
       if (!/^[0-9a-f]{2}$/.test(dir)) continue;
       for (const name of fs.readdirSync(path.join(this.filesDir, dir))) {
         const file = path.join(this.filesDir, dir, name);
-        if (!referenced.has(name) && fs.statSync(file).mtimeMs < cutoff) {
+        if (referenced.has(name) || name.endsWith('.part')) continue;
+        if (fs.statSync(file).mtimeMs < cutoff) {
           fs.rmSync(file, { force: true });
           removed++;
         }
@@ -196,9 +208,28 @@ export class FileStore {
   place(files: ReceivedFile[]): void {
     for (const file of files) {
       const target = this.pathOf(file.sha256);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      if (fs.existsSync(target)) fs.rmSync(file.tempPath, { force: true });
-      else fs.renameSync(file.tempPath, target);
+      const dir = path.dirname(target);
+      fs.mkdirSync(dir, { recursive: true });
+      if (fs.existsSync(target)) {
+        // The same bytes are there: keep them, and mark them new so no orphan sweep takes them now.
+        const now = new Date();
+        fs.utimesSync(target, now, now);
+        fs.rmSync(file.tempPath, { force: true });
+        continue;
+      }
+      try {
+        fs.renameSync(file.tempPath, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        // FILES_DIR on another file system (a shared volume): copy beside the target, sync, then rename there.
+        const part = `${target}.${randomUUID().slice(0, 8)}.part`;
+        fs.copyFileSync(file.tempPath, part);
+        syncFile(part);
+        fs.renameSync(part, target);
+        fs.rmSync(file.tempPath, { force: true });
+      }
+      // The rename itself is durable once its folder is synced: before the row that refers to it commits.
+      syncFile(dir);
     }
   }
 
