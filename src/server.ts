@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   console.log(`Evidence service on ${url}/graphql (HTTP and WebSocket); data in ${config.dataDir}`);
   if (!config.production) console.log(`GraphiQL: ${url}/graphql`);
   if (seeded) console.log(`Seeded ${seeded} demo after-sales.`);
-  if (!config.production) {
+  // SEED=none turns the demo off, its tokens with it.
+  if (!config.production && config.seed) {
     console.log('Ready-made tokens (Authorization: Bearer <token>):');
     for (const merchantId of DEMO_MERCHANTS) {
       console.log(`  merchant ${merchantId}: ${await auth.sign({ role: 'merchant', sub: `${merchantId}-staff`, merchantId })}`);
