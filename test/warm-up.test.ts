@@ -13,7 +13,11 @@ afterEach(() => {
 const TABLES = ['after_sales', 'evidence_requests', 'evidence_submissions', 'evidence_files', 'after_sale_logs', 'messages'];
 
 function snapshot(dataDir: string): Promise<Record<string, unknown[]>> {
-  return stored(dataDir, async (db) => Object.fromEntries(await Promise.all(TABLES.map(async (t) => [t, await db.all(`SELECT * FROM ${t} ORDER BY id`)]))));
+  return stored(dataDir, async (db) => {
+    const tables: Record<string, unknown[]> = {};
+    for (const t of TABLES) tables[t] = await db.all(`SELECT * FROM ${t} ORDER BY id`);
+    return tables;
+  });
 }
 
 describe('start-up warm-up', () => {
