@@ -7,6 +7,7 @@ import { BENCH_DIR, childNodeArgs } from './lib/child.ts';
 import { met, type BenchContext, type Figure } from './lib/common.ts';
 import { deadlines } from './deadlines.ts';
 import { fanout } from './fanout.ts';
+import { instances } from './instances.ts';
 import { precision } from './precision.ts';
 import { uploads } from './upload.ts';
 import { workbench } from './workbench.ts';
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   fanout,
   deadlines,
   precision,
+  instances,
 };
 
 const { values } = parseArgs({
