@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Services } from './context.ts';
 import { filesByIds } from './db/evidence.ts';
+import { createPages } from './pages.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
@@ -85,6 +86,7 @@ function linger(req: IncomingMessage): void {
 export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOptions) {
   const { config, auth, store, db, clock } = services;
   const limits = config.limits;
+  const servePage = createPages(services);
 
   function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const match = /^\/files\/(\d+)(?:\/[^/]*)?$/.exec(url.pathname);
@@ -186,6 +188,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
         if (req.method === 'POST') cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the request was dropped`, 'REQUEST_TIMEOUT');
         return void (await yoga.requestListener(req, res));
       }
+      if (await servePage(req, res, url.pathname)) return;
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
     } catch (error) {
       console.error('request failed', error);

@@ -206,6 +206,11 @@ export function countAwaitingEvidence(db: Db, merchantId: string, filter: Awaiti
   return select.get(awaitingValues(merchantId, filter, now))!.n;
 }
 
+/** The id of the after-sale with this number (numbers are unique across shops), or null. */
+export function afterSaleIdByNumber(db: Db, number: string): number | null {
+  return db.select({ id: afterSales.id }).from(afterSales).where(eq(afterSales.number, number)).get()?.id ?? null;
+}
+
 export function hasAnyAfterSale(db: Db): boolean {
   return db.select({ id: afterSales.id }).from(afterSales).limit(1).get() !== undefined;
 }
