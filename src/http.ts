@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRequest } from 'graphql-upload-minimal';
+import parseRange from 'range-parser';
 import type { Services } from './context.ts';
 import { filesByIds } from './db/evidence.ts';
 import { createPages } from './pages.ts';
@@ -98,18 +99,26 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
     }
     const file = filesByIds(db, [id])[0];
     if (!file) return sendJson(res, 404, { error: 'No such file' });
-    const headers = {
+    const etag = `"${file.sha256}"`;
+    const headers: Record<string, string> = {
       'content-type': file.contentType,
-      'content-length': String(file.byteSize),
       'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`,
       'x-content-type-options': 'nosniff',
       'cache-control': 'private, max-age=900',
       'content-security-policy': "default-src 'none'; sandbox",
-      etag: `"${file.sha256}"`,
+      'accept-ranges': 'bytes',
+      etag,
     };
-    res.writeHead(200, headers);
+    if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
+    // One range, so a video player can seek; several ranges or a malformed header get the whole file.
+    const ranges = req.headers.range ? parseRange(file.byteSize, req.headers.range, { combine: true }) : -2;
+    if (ranges === -1) return void res.writeHead(416, { ...headers, 'content-range': `bytes */${file.byteSize}` }).end();
+    const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0]! : null;
+    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${file.byteSize}`;
+    headers['content-length'] = String(range ? range.end - range.start + 1 : file.byteSize);
+    res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(store.pathOf(file.sha256))
+    fs.createReadStream(store.pathOf(file.sha256), range ? { start: range.start, end: range.end } : {})
       .on('error', () => res.destroy())
       .pipe(res);
   }

@@ -57,9 +57,9 @@ export function createPages(services: Services) {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  /** Ready-made sessions for the demo shops and a platform agent: development with demo data only. */
+  /** Ready-made sessions for the demo shops and a platform agent: development with demo data only, else none. */
   async function demoSessions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sessions = [
+    const sessions = config.production || !config.seed ? [] : [
       ...(await Promise.all(
         DEMO_MERCHANTS.map(async (id) => ({ role: 'merchant', id, token: await auth.sign({ role: 'merchant', sub: `${id}-staff`, merchantId: id }) })),
       )),
@@ -71,7 +71,6 @@ export function createPages(services: Services) {
   return async function servePage(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (pathname === '/demo-sessions.json') {
-      if (config.production || !config.seed) return false;
       await demoSessions(req, res);
       return true;
     }

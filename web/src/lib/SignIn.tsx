@@ -30,7 +30,7 @@ export function SignIn({ side, notice, onSignIn }: { side: Side; notice: string 
         <label for="token">
           <L zh="令牌" en="Token" />
         </label>
-        <input id="token" type="password" autoComplete="off" spellcheck={false} value={token} onInput={(e) => setToken(e.currentTarget.value)} required />
+        <input id="token" aria-label="Token" type="password" autoComplete="off" spellcheck={false} value={token} onInput={(e) => setToken(e.currentTarget.value)} required />
         <p class="hint">
           <Both zh="令牌只保存在本标签页中，关闭即清除。" en="The token stays in this tab only and is gone when it closes." />
         </p>

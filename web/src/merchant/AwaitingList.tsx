@@ -63,7 +63,7 @@ export function AwaitingList(props: { selected: string | null; onOpen: (id: stri
           <span>
             <L zh="搜索售后单号 / 订单号" en="Search" />
           </span>
-          <input type="search" value={search} placeholder="AS-… / OD-…" onInput={(e) => setSearch(e.currentTarget.value)} />
+          <input type="search" aria-label="Search" value={search} placeholder="AS-… / OD-…" onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
         <label class="field">
           <span>

@@ -114,6 +114,7 @@ export function SubmitForm({ requestId, token, onSubmitted }: { requestId: strin
       </label>
       <textarea
         id="explanation"
+        aria-label="Explanation"
         rows={4}
         maxLength={2000}
         value={explanation}
@@ -149,6 +150,7 @@ export function SubmitForm({ requestId, token, onSubmitted }: { requestId: strin
         <input
           ref={input}
           id="evidence-files"
+          aria-label="Evidence files"
           type="file"
           multiple
           accept="image/jpeg,image/png,image/webp,image/gif,image/heic,.heic,application/pdf,video/mp4,video/quicktime"

@@ -1,9 +1,15 @@
-import { useClient, useMutation, useQuery } from '@urql/preact';
+import { useClient, useMutation, useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Outcome } from '../gql/graphql.ts';
 import { EvidenceFiles, LogList } from '../lib/AfterSaleParts.tsx';
 import { Both, formatTime, L, Named, TYPE_NAMES, yuan } from '../lib/text.tsx';
-import { CancelEvidenceRequestMutation, FindAfterSaleQuery, RequestEvidenceMutation, ResolveArbitrationMutation } from './operations.ts';
+import {
+  CancelEvidenceRequestMutation,
+  FindAfterSaleQuery,
+  PlatformLogAddedSubscription,
+  RequestEvidenceMutation,
+  ResolveArbitrationMutation,
+} from './operations.ts';
 
 type Said = { ok: boolean; text: string } | null;
 
@@ -22,6 +28,11 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
   }, [typed]);
   const [result, reexecute] = useQuery({ query: FindAfterSaleQuery, variables: { number: settled }, pause: !settled, requestPolicy: 'network-only' });
   const sale = settled ? result.data?.afterSaleByNumber : undefined;
+  // The merchant's submission, the deadline job: every new log line reads the after-sale again.
+  const [live] = useSubscription({ query: PlatformLogAddedSubscription, variables: { afterSaleId: sale?.id ?? '' }, pause: !sale });
+  useEffect(() => {
+    if (live.data) reexecute({ requestPolicy: 'network-only' });
+  }, [live.data]);
   const [said, setSaid] = useState<Said>(null);
   const [instructions, setInstructions] = useState('');
   const [outcome, setOutcome] = useState<Outcome>('BUYER_FAVORED');
@@ -56,7 +67,7 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
         <label for="sale-number">
           <L zh="售后单号" en="After-sale number" />
         </label>
-        <input id="sale-number" type="search" autoComplete="off" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} placeholder="AS-…" />
+        <input id="sale-number" aria-label="After-sale number" type="search" autoComplete="off" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} placeholder="AS-…" />
       </div>
       {said && (
         <p role={said.ok ? 'status' : 'alert'} class={said.ok ? 'success' : 'error'}>
@@ -129,7 +140,7 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
         <label for="instructions">
           <L zh="举证说明" en="Instructions" />
         </label>
-        <textarea id="instructions" rows={3} value={instructions} onInput={(e) => setInstructions(e.currentTarget.value)} required />
+        <textarea id="instructions" aria-label="Instructions" rows={3} value={instructions} onInput={(e) => setInstructions(e.currentTarget.value)} required />
         <div class="buttons">
           <button type="submit" class="primary">
             <L zh="要求举证" en="Request evidence" />
@@ -164,14 +175,14 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
         <label for="outcome">
           <L zh="裁决结果" en="Outcome" />
         </label>
-        <select id="outcome" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value as Outcome)}>
+        <select id="outcome" aria-label="Outcome" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value as Outcome)}>
           <option value="BUYER_FAVORED">支持买家 Buyer favored</option>
           <option value="MERCHANT_FAVORED">支持商家 Merchant favored</option>
         </select>
         <label for="opinion">
           <L zh="裁决意见" en="Opinion" />
         </label>
-        <textarea id="opinion" rows={2} value={opinion} onInput={(e) => setOpinion(e.currentTarget.value)} />
+        <textarea id="opinion" aria-label="Opinion" rows={2} value={opinion} onInput={(e) => setOpinion(e.currentTarget.value)} />
         <div class="buttons">
           <button type="submit" class="primary">
             <L zh="裁决" en="Resolve arbitration" />

@@ -39,7 +39,7 @@ export function RecordForm({ onRecorded, onAuthError }: { onRecorded: (number: s
       <label for={`record-${name}`}>
         <L zh={zh} en={en} />
       </label>
-      <input id={`record-${name}`} value={fields[name]} onInput={set(name)} required aria-invalid={outcome?.field === name} {...extra} />
+      <input id={`record-${name}`} aria-label={en} value={fields[name]} onInput={set(name)} required aria-invalid={outcome?.field === name} {...extra} />
     </div>
   );
 
@@ -56,7 +56,7 @@ export function RecordForm({ onRecorded, onAuthError }: { onRecorded: (number: s
           <label for="record-type">
             <L zh="类型" en="Type" />
           </label>
-          <select id="record-type" value={fields.type} onChange={set('type')}>
+          <select id="record-type" aria-label="Type" value={fields.type} onChange={set('type')}>
             {Object.entries(TYPE_NAMES).map(([value, [zh, en]]) => (
               <option key={value} value={value}>
                 {zh} {en}
@@ -69,7 +69,7 @@ export function RecordForm({ onRecorded, onAuthError }: { onRecorded: (number: s
           <label for="record-buyerClaim">
             <L zh="买家诉求" en="Buyer claim" />
           </label>
-          <textarea id="record-buyerClaim" rows={3} value={fields.buyerClaim} onInput={set('buyerClaim')} required aria-invalid={outcome?.field === 'buyerClaim'} />
+          <textarea id="record-buyerClaim" aria-label="Buyer claim" rows={3} value={fields.buyerClaim} onInput={set('buyerClaim')} required aria-invalid={outcome?.field === 'buyerClaim'} />
         </div>
         <div class="field">
           <label for="record-amountCents">
@@ -77,6 +77,7 @@ export function RecordForm({ onRecorded, onAuthError }: { onRecorded: (number: s
           </label>
           <input
             id="record-amountCents"
+            aria-label="Amount (cents)"
             type="number"
             min="0"
             step="1"

@@ -122,3 +122,11 @@ export const ResolveArbitrationMutation = graphql(`
     }
   }
 `);
+
+export const PlatformLogAddedSubscription = graphql(`
+  subscription PlatformLogAdded($afterSaleId: ID!) {
+    afterSaleLogAdded(afterSaleId: $afterSaleId) {
+      id
+    }
+  }
+`);
