@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DESK, launchBrowser, offMachine, PHONE, screenshot, seriousViolations, until, watchedPage, type Watched } from './browser.ts';
 import { fixture, openCase, tempDir } from './helpers.ts';
+import { tcpProxy } from './tcp-proxy.ts';
 import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
 let server: ServerProcess;
@@ -155,3 +156,33 @@ for (const viewport of [DESK, PHONE]) {
     });
   });
 }
+
+describe('the message box over a connection that drops', () => {
+  it('replays, once the socket is back, a message sent while it was down, with no reload', async () => {
+    const shop = 'shop-web-away';
+    const proxy = await tcpProxy(Number(new URL(server.url).port));
+    const context = await browser.newContext({ viewport: { width: DESK.width, height: DESK.height } });
+    const w = await watchedPage(context);
+    try {
+      await w.page.goto(`http://127.0.0.1:${proxy.port}/`);
+      await w.page.getByLabel('Token').fill(await server.merchantToken(shop));
+      await w.page.getByRole('button', { name: 'Sign in' }).click();
+      await w.page.getByText('Nothing is awaiting evidence.').waitFor();
+      const sockets = () => w.requests.filter((u) => u.startsWith('ws:')).length;
+      await until(() => sockets() === 1, 'the socket');
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.drop();
+      const away = await openCase(server, shop, { number: 'AS-AWAY-1', request: false });
+      await server.gql(await server.platformToken(), REQUEST, { input: { afterSaleId: away.afterSaleId, instructions: 'Sent while you were away' } });
+      await new Promise((r) => setTimeout(r, 500));
+      proxy.resume();
+      const messages = w.page.getByRole('button', { name: /Messages/ });
+      await until(async () => /\b1\b/.test((await messages.textContent()) ?? ''), 'the missed message to be counted', 20_000);
+      await w.page.getByRole('list', { name: 'Awaiting evidence' }).getByRole('button', { name: 'AS-AWAY-1' }).waitFor();
+      expect(sockets()).toBeGreaterThan(1);
+    } finally {
+      await context.close();
+      proxy.close();
+    }
+  });
+});

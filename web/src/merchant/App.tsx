@@ -1,4 +1,5 @@
 import { Provider } from '@urql/preact';
+import type { Client as WsClient } from 'graphql-ws';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { openSession } from '../lib/client.ts';
 import { clearToken, loadToken, saveToken } from '../lib/session.ts';
@@ -34,17 +35,17 @@ export function App() {
   }
   return (
     <Provider value={session.client}>
-      <Workbench token={token} onSignOut={signOut} />
+      <Workbench token={token} socket={session.socket} onSignOut={signOut} />
     </Provider>
   );
 }
 
-function Workbench({ token, onSignOut }: { token: string; onSignOut: (why: string | null) => void }) {
+function Workbench({ token, socket, onSignOut }: { token: string; socket: WsClient; onSignOut: (why: string | null) => void }) {
   const [openId, setOpenId] = useState<string | null>(null);
   const [boxOpen, setBoxOpen] = useState(false);
   // Bumped by each live message, so the list and the open detail read again.
   const [liveTick, setLiveTick] = useState(0);
-  const box = useMessageBox(() => setLiveTick((n) => n + 1), () => onSignOut('令牌无效或已过期 · The token was refused or has expired'));
+  const box = useMessageBox(socket, () => setLiveTick((n) => n + 1), () => onSignOut('令牌无效或已过期 · The token was refused or has expired'));
 
   return (
     <div class={`shell ${openId ? 'has-detail' : ''}`}>

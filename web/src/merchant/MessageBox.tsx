@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Client as WsClient } from 'graphql-ws';
 import type { MessageFieldsFragment } from '../gql/graphql.ts';
 import { isAuthError } from '../lib/client.ts';
 import { Both, formatTime, L } from '../lib/text.tsx';
@@ -13,11 +14,11 @@ export interface MessageBoxState {
 
 /**
  * The message box: the newest page, then live over messageBox(after:) from the
- * newest cursor. The socket client resubscribes after a reconnect with that same
- * cursor, so the server replays whatever came meanwhile; messages already shown
- * are recognised by id.
+ * newest cursor. After a reconnect the page is read again and the subscription
+ * starts over from its newest cursor, so nothing sent while the socket was down
+ * is missed (even into an empty box); messages already shown are recognised by id.
  */
-export function useMessageBox(onLive: () => void, onAuthError: () => void): MessageBoxState {
+export function useMessageBox(socket: WsClient, onLive: () => void, onAuthError: () => void): MessageBoxState {
   const [initial, reexecute] = useQuery({ query: MessagesQuery, requestPolicy: 'network-only' });
   const [messages, setMessages] = useState<MessageFieldsFragment[]>([]);
   const [unread, setUnread] = useState(0);
@@ -35,6 +36,17 @@ export function useMessageBox(onLive: () => void, onAuthError: () => void): Mess
   useEffect(() => {
     if (isAuthError(initial.error)) onAuthError();
   }, [initial.error]);
+
+  useEffect(
+    () =>
+      socket.on('connected', (_socket, _payload, wasRetry) => {
+        if (!wasRetry) return;
+        setAfter(undefined);
+        reexecute({ requestPolicy: 'network-only' });
+        onLiveRef.current();
+      }),
+    [socket],
+  );
 
   const [live] = useSubscription({ query: MessageBoxSubscription, variables: { after }, pause: after === undefined });
   useEffect(() => {
