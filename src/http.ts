@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Services } from './context.ts';
 import { createFileLinks } from './file-links.ts';
+import { createPages } from './pages.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
@@ -85,6 +86,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
   const { config } = services;
   const links = createFileLinks(services);
   const limits = config.limits;
+  const servePage = createPages(services);
 
   /**
    * A client that stops sending its request body for UPLOAD_IDLE_TIMEOUT gets
@@ -162,6 +164,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
         if (req.method === 'POST') cutOffStalls(req, res, `No data arrived for ${limits.idleTimeoutMs} ms; the request was dropped`, 'REQUEST_TIMEOUT');
         return void (await yoga.requestListener(req, res));
       }
+      if (await servePage(req, res, url.pathname)) return;
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
     } catch (error) {
       console.error('request failed', error);

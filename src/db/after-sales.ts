@@ -211,6 +211,13 @@ export async function countAwaitingEvidence(db: Db, merchantId: string, filter: 
   return row!.n;
 }
 
+/** The id of the after-sale with this number (numbers are unique across shops), or null. */
+export async function afterSaleIdByNumber(db: Db, number: string): Promise<number | null> {
+  const { afterSales } = db.t;
+  const [row] = await db.q.select({ id: afterSales.id }).from(afterSales).where(eq(afterSales.number, number));
+  return row?.id ?? null;
+}
+
 export async function hasAnyAfterSale(db: Db): Promise<boolean> {
   const { afterSales } = db.t;
   return (await db.q.select({ id: afterSales.id }).from(afterSales).limit(1)).length > 0;

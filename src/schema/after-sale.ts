@@ -1,4 +1,4 @@
-import { countAwaitingEvidence, listAwaitingEvidence, recordAfterSale } from '../db/after-sales.ts';
+import { afterSaleIdByNumber, countAwaitingEvidence, listAwaitingEvidence, recordAfterSale } from '../db/after-sales.ts';
 import { InvalidInputError, NotFoundError } from '../db/errors.ts';
 import type { AfterSaleRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
@@ -145,6 +145,19 @@ builder.queryFields((t) => ({
         if (error instanceof NotFoundError) return null;
         throw error;
       }
+    },
+  }),
+  afterSaleByNumber: t.field({
+    type: AfterSaleRef,
+    nullable: true,
+    authScopes: { signedIn: true },
+    description:
+      'One after-sale by its after-sale number (unique across shops), as the platform console finds it: any for the platform, the own shop\'s for a merchant; null otherwise.',
+    args: { number: t.arg.string({ required: true, description: 'The after-sale number, exactly.' }) },
+    resolve: async (_root, args, ctx) => {
+      const id = await afterSaleIdByNumber(ctx.services.db, args.number.trim());
+      // The loader answers null for another shop's after-sale, as for an unknown number.
+      return id == null ? null : ctx.loaders.afterSale.load(id);
     },
   }),
 }));
