@@ -40,6 +40,9 @@ export function createFileLinks({ auth, store, previews, db, clock }: Services) 
         // range-parser 1.x refuses a suffix longer than the file; RFC 9110 (14.1.1) serves the whole file.
         const suffix = /^bytes=\s*-(\d+)\s*$/.exec(req.headers.range ?? '');
         if (suffix && Number(suffix[1]) > stat.size) req.headers.range = 'bytes=0-';
+        // A Range header that is not byte ranges at all is ignored (RFC 9110 14.2): the whole file.
+        const range = req.headers.range;
+        if (range !== undefined && !/^bytes=\s*(\d*-\d*)(\s*,\s*\d*-\d*)*\s*$/.test(range)) delete req.headers.range;
       })
       .on('headers', () => {
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
