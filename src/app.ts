@@ -4,10 +4,12 @@ import path from 'node:path';
 import { Auth, resolveSecret } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Services } from './context.ts';
-import { closeDatabase, openDatabase } from './db/client.ts';
+import { closeDatabase, openDatabase, type Db } from './db/client.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { createEvents } from './events.ts';
 import { createHttpHandler } from './http.ts';
+import { createLogger, requestLogging, type Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
@@ -26,16 +28,27 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Whether the database answers: readiness asks it on every probe. */
+export function ping(db: Db): boolean {
+  try {
+    return db.$client.prepare('SELECT 1 AS ok').get() !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens only on start(). */
-export function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): App {
+export function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void; log?: Logger } = {}): App {
   const clock = options.clock ?? systemClock;
-  const store = new FileStore(config.dataDir);
+  const log = options.log ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const store = new FileStore(config.dataDir, (bytes) => metrics.bytesReceived.inc(bytes));
   const db = openDatabase(path.join(config.dataDir, 'evidence.db'), { onStatement: options.onStatement });
   store.cleanTemp();
   store.removeOrphans(referencedHashes(db));
   const events = createEvents();
-  const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
-  const services: Services = { db, events, auth, config, store, clock };
+  const auth = new Auth(resolveSecret(config.authSecret, config.dataDir), config.jwks);
+  const services: Services = { db, events, auth, config, store, clock, log, metrics };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
@@ -43,12 +56,26 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
     batchSize: config.sweepBatch,
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
+    log,
+    onSlice({ expired, reminded, expiredDueAts }, now) {
+      metrics.lastSweep.set(Date.now() / 1000);
+      if (reminded) metrics.remindersSent.inc(reminded);
+      if (expired) metrics.expiriesSent.inc(expired);
+      for (const dueAt of expiredDueAts) metrics.expiryLateness.observe(Math.max(0, now - dueAt) / 1000);
+    },
+    onFailure: () => metrics.sweepFailures.inc(),
   });
-  const relay = new CrossProcessRelay(db, events, config.relayIntervalMs);
+  const relay = new CrossProcessRelay(db, events, config.relayIntervalMs, log);
   const yoga = createYogaServer(services);
-  const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning && db.$client.open });
-  const inFlight = new Set<http.ServerResponse>();
   let stopping = false;
+  const handler = createHttpHandler({
+    services,
+    yoga,
+    healthy: () => scheduler.isRunning && db.$client.open,
+    ready: () => !stopping && scheduler.isRunning && ping(db),
+  });
+  const logRequest = requestLogging(log);
+  const inFlight = new Set<http.ServerResponse>();
   const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
     inFlight.add(res);
     const end = foreground.begin();
@@ -58,7 +85,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
     });
     // While stopping, each answer closes its connection: the stop need not wait out keep-alive.
     if (stopping) res.shouldKeepAlive = false;
-    void handler(req, res);
+    logRequest(req, res, () => void handler(req, res));
   });
   const sockets = attachWebSocketServer(server, services, yoga);
 

@@ -15,6 +15,8 @@ import { countLogs, firstLogsOf, logsByIds } from './db/logs.ts';
 import { messagesByIds } from './db/messages.ts';
 import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 import type { Clock } from './jobs/scheduler.ts';
 import type { FileStore } from './storage/file-store.ts';
 
@@ -26,6 +28,8 @@ export interface Services {
   config: Config;
   store: FileStore;
   clock: Clock;
+  log: Logger;
+  metrics: Metrics;
 }
 
 export interface Context {

@@ -43,7 +43,7 @@ export async function startServer(
   options: { clock?: Clock; dataDir?: string; onStatement?: (sql: string) => void; startScheduler?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const config = loadConfig({ SEED: 'none', AUTH_SECRET: 'test-secret-0123456789abcdef', ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+  const config = loadConfig({ SEED: 'none', AUTH_SECRET: 'test-secret-0123456789abcdef', LOG_LEVEL: 'warn', ...env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
   const app = createApp(config, { clock: options.clock, onStatement: options.onStatement });
   const url = await app.start();
   const auth = app.services.auth;

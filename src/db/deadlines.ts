@@ -46,7 +46,7 @@ function expireRound(tx: Db, changes: Changes, { round, afterSale }: DueRound, n
 }
 
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
-export function expireDueRequests(db: Db, now: number, limit: number): { count: number; changes: Changes } {
+export function expireDueRequests(db: Db, now: number, limit: number): { count: number; dueAts: number[]; changes: Changes } {
   return writeTransaction(db, (tx) => {
     const changes = noChanges();
     // The after-sales come with their rounds: one statement per batch instead of one per round.
@@ -63,9 +63,9 @@ export function expireDueRequests(db: Db, now: number, limit: number): { count: 
         .limit(sql.placeholder('limit'))
         .prepare(),
     );
-    let count = 0;
-    for (const due of select.all({ now, limit })) if (expireRound(tx, changes, due, now)) count++;
-    return { count, changes };
+    const dueAts: number[] = [];
+    for (const due of select.all({ now, limit })) if (expireRound(tx, changes, due, now)) dueAts.push(due.round.dueAt);
+    return { count: dueAts.length, dueAts, changes };
   });
 }
 

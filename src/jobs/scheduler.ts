@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
 import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
 import type { Events } from '../events.ts';
+import type { Logger } from '../logger.ts';
 
 export interface Clock {
   now(): number;
@@ -21,6 +22,17 @@ export interface SchedulerOptions {
    * requests are in progress (see Foreground).
    */
   between?: (lastSliceMs: number) => Promise<void>;
+  log?: Logger;
+  /** Told what each slice did, and of each failed sweep: the app counts them (src/metrics.ts). */
+  onSlice?: (done: SliceResult, now: number) => void;
+  onFailure?: (error: unknown) => void;
+}
+
+export interface SliceResult {
+  expired: number;
+  reminded: number;
+  /** The deadlines of the rounds this slice expired, to tell how late each ran. */
+  expiredDueAts: number[];
 }
 
 
@@ -55,7 +67,9 @@ export class DeadlineScheduler {
     this.events.publishChanges({ ...expiry.changes, roundsChanged: false });
     const reminder = remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
     this.events.publishChanges({ ...reminder.changes, roundsChanged: false });
-    return { expired: expiry.count, reminded: reminder.count };
+    const done = { expired: expiry.count, reminded: reminder.count };
+    this.options.onSlice?.({ ...done, expiredDueAts: expiry.dueAts }, now);
+    return done;
   }
 
   /** Sweeps until nothing is due, yielding to the event loop between slices. */
@@ -93,7 +107,8 @@ export class DeadlineScheduler {
           await this.drain();
         } while (this.again && !this.stopped);
       } catch (error) {
-        console.error('deadline sweep failed; retrying at the next tick', error);
+        this.options.log?.error({ err: error }, 'deadline sweep failed; retrying at the next tick');
+        this.options.onFailure?.(error);
       } finally {
         this.running = null;
         this.arm();

@@ -43,7 +43,11 @@ export class FileStore {
   readonly filesDir: string;
   private readonly tmpRoot: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** Told of every chunk of an upload as it streams in (the bytes-received counter). */
+    private readonly onBytes: (bytes: number) => void = () => {},
+  ) {
     this.tmpRoot = path.join(dataDir, 'tmp');
     this.tmpDir = path.join(this.tmpRoot, `${process.pid}-${randomUUID().slice(0, 8)}`);
     this.filesDir = path.join(dataDir, 'files');
@@ -117,6 +121,7 @@ export class FileStore {
     const hash = createHash('sha256');
     let byteSize = 0;
     let contentType = '';
+    const onBytes = this.onBytes;
 
     async function* check(chunks: AsyncIterable<Buffer>) {
       let head: Buffer[] = [];
@@ -124,6 +129,7 @@ export class FileStore {
       let max = 0;
       const accept = (chunk: Buffer) => {
         byteSize += chunk.length;
+        onBytes(chunk.length);
         if (byteSize > max) {
           throw new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the ${max} byte limit for its type`);
         }
