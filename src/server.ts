@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const seeded = config.seed && !hasAnyAfterSale(db) ? await seedDemo(db, store, config, clock.now()) : 0;
   const url = await app.start();
 
-  log.info({ url, dataDir: config.dataDir }, `Evidence service on ${url}/graphql (HTTP and WebSocket)`);
+  // Where it listens is printed whatever LOG_LEVEL says: an operator (and a supervisor reading it) needs it.
+  log.child({}, { level: 'info' }).info({ url, dataDir: config.dataDir }, `Evidence service on ${url}/graphql (HTTP and WebSocket)`);
   if (!config.production) log.info(`GraphiQL: ${url}/graphql`);
   if (seeded) log.info(`Seeded ${seeded} demo after-sales.`);
   if (!config.production && config.seed) {
