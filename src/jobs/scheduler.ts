@@ -120,7 +120,14 @@ export class DeadlineScheduler {
   private arm(): void {
     if (this.stopped || this.running) return;
     clearTimeout(this.timer);
-    const next = nextDeadlineInstant(this.db, this.options.reminderLeadMs);
+    let next: number | null = null;
+    try {
+      next = nextDeadlineInstant(this.db, this.options.reminderLeadMs);
+    } catch (error) {
+      // The database failing must not stop the timer (nor, thrown from a timer, the process): retry at the next tick.
+      this.options.log?.error({ err: error }, 'could not read the next deadline; sweeping at the next tick');
+      this.options.onFailure?.(error);
+    }
     const wait = next == null ? this.options.sweepIntervalMs : Math.min(Math.max(0, next - this.clock.now()), this.options.sweepIntervalMs);
     this.timer = setTimeout(() => void this.wake(), Math.min(wait, MAX_TIMER_MS));
     this.timer.unref?.();
