@@ -27,6 +27,8 @@ export interface Config {
   metricsToken: string | null;
   /** Asymmetric tokens from an identity provider's key set, beside the HS256 ones. */
   jwks: JwksConfig | null;
+  /** Queries that run by their hash from the start (Apollo's persisted query manifest). */
+  persistedOperationsFile: string | null;
 }
 
 export interface JwksConfig {
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     metricsToken,
     jwks,
+    persistedOperationsFile: get('PERSISTED_OPERATIONS_FILE') ? path.resolve(get('PERSISTED_OPERATIONS_FILE')!) : null,
     limits: {
       maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * MiB, 1),
       maxVideoBytes: int('MAX_VIDEO_BYTES', 200 * MiB, 1),

@@ -1,13 +1,12 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
-import { useAPQ } from '@graphql-yoga/plugin-apq';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { LRUCache } from 'lru-cache';
 import type { Auth, Viewer } from './auth.ts';
 import { createContext, type Services } from './context.ts';
 import { yogaLogger } from './logger.ts';
 import { operationTimer } from './metrics.ts';
+import { persistedQueries } from './persisted-queries.ts';
 import { schema } from './schema/index.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
@@ -53,21 +52,6 @@ const compiledQueries = useGraphQlJit(
 const VERIFIED_TOKENS = 10_000;
 
 /**
- * Automatic persisted queries as Apollo Client sends them: a hash alone runs
- * only a query that a full request registered in this process (the plugin
- * checks that the hash is the query's SHA-256 before it keeps it), so a
- * made-up hash is PersistedQueryNotFound and executes nothing. The store is
- * bounded by the bytes of the queries it keeps, least recently used out first.
- */
-const PERSISTED_QUERY_BYTES = 4 * 1024 * 1024;
-
-function persistedQueries() {
-  const store = new LRUCache<string, string>({ maxSize: PERSISTED_QUERY_BYTES, sizeCalculation: (query, hash) => query.length + hash.length });
-  // Answered with 200 and the error in the body, as Apollo's link expects, rather than 404.
-  return useAPQ({ store: { get: (hash) => store.get(hash), set: (hash, query) => void store.set(hash, query) }, responseConfig: { forceStatusCodeOk: true } });
-}
-
-/**
  * Bearer tokens already verified, so a client's next request skips the check.
  * jose verifies HS256 through WebCrypto, which answers on a later event-loop
  * turn (one to three): while a deadline catch-up runs a batch per turn, that
@@ -104,7 +88,7 @@ export function createYogaServer(services: Services) {
     logging: yogaLogger(services.log),
     plugins: [
       preParsedUploads,
-      persistedQueries(),
+      persistedQueries(services.config.persistedOperationsFile),
       operationTimer(services.metrics),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },

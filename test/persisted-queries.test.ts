@@ -1,8 +1,11 @@
 import { ApolloClient, HttpLink, InMemoryCache, gql as apolloGql } from '@apollo/client';
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { parse, print } from 'graphql';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from './helpers.ts';
+import { startServer, tempDir, type TestServer } from './helpers.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -93,5 +96,32 @@ describe("automatic persisted queries, as Apollo Client's createPersistedQueryLi
     expect((await post(server, hashOnly, token)).data).toEqual({ unreadMessageCount: 0 });
     for (let i = 1; i <= 50; i++) await register(padded(i));
     expect((await post(server, hashOnly, token)).errors?.[0]?.message).toBe('PersistedQueryNotFound');
+  });
+});
+
+describe('a persisted-operations file', () => {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("runs the hashes of Apollo's persisted query manifest from the start, in production", async () => {
+    // As Apollo's manifest generator writes it: the printed document, hashed.
+    const body = print(parse('query ListedUnread { unreadMessageCount }'));
+    const file = path.join(dir, 'persisted-query-manifest.json');
+    fs.writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha256(body), name: 'ListedUnread', type: 'query', body }] }));
+    const server = await startServer({ NODE_ENV: 'production', AUTH_SECRET: 'production-secret-0123456789', PERSISTED_OPERATIONS_FILE: file });
+    try {
+      const token = await server.merchantToken('shop-listed');
+      const first = apollo(server, token);
+      expect((await first.client.query({ query: apolloGql(body) })).data).toEqual({ unreadMessageCount: 0 });
+      expect(first.sent).toEqual([{ method: 'POST', hashOnly: true }]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stops the start when an entry is not the query under its own hash', async () => {
+    const file = path.join(dir, 'forged.json');
+    fs.writeFileSync(file, JSON.stringify({ [sha256('{ __typename }')]: 'mutation { markMessagesRead(ids: []) }' }));
+    await expect(startServer({ PERSISTED_OPERATIONS_FILE: file })).rejects.toThrow(/PERSISTED_OPERATIONS_FILE: the entry/);
   });
 });
