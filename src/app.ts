@@ -10,6 +10,7 @@ import { createEvents } from './events.ts';
 import { createHttpHandler } from './http.ts';
 import { createLogger, requestLogging, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { startTracing } from './tracing.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler, systemClock, type Clock } from './jobs/scheduler.ts';
@@ -48,7 +49,8 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
   store.removeOrphans(referencedHashes(db));
   const events = createEvents();
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir), config.jwks);
-  const services: Services = { db, events, auth, config, store, clock, log, metrics };
+  const tracing = config.otlpEndpoint ? startTracing(config.otlpEndpoint) : null;
+  const services: Services = { db, events, auth, config, store, clock, log, metrics, tracing };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
@@ -118,6 +120,7 @@ export function createApp(config: Config, options: { clock?: Clock; onStatement?
       await scheduler.stop();
       closeDatabase(db);
       store.close();
+      await tracing?.shutdown().catch((error) => log.warn({ err: error }, 'could not send the last spans'));
     },
   };
 }

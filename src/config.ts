@@ -29,6 +29,8 @@ export interface Config {
   jwks: JwksConfig | null;
   /** Queries that run by their hash from the start (Apollo's persisted query manifest). */
   persistedOperationsFile: string | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go over OTLP/HTTP; null, no tracing. */
+  otlpEndpoint: string | null;
 }
 
 export interface JwksConfig {
@@ -115,6 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwks = { url, issuer: get('AUTH_ISSUER') ?? null, audience: get('AUTH_AUDIENCE') ?? null, cooldownMs: duration('AUTH_JWKS_COOLDOWN', '1m') };
   }
 
+  const otlpEndpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT') ?? null;
+  if (otlpEndpoint && !/^https?:\/\/[^/]+/.test(otlpEndpoint)) throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT: "${otlpEndpoint}" is not an http(s) URL`);
+
   const config: Config = {
     host: get('HOST') ?? '127.0.0.1',
     port: int('PORT', 4000),
@@ -134,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken,
     jwks,
     persistedOperationsFile: get('PERSISTED_OPERATIONS_FILE') ? path.resolve(get('PERSISTED_OPERATIONS_FILE')!) : null,
+    otlpEndpoint,
     limits: {
       maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * MiB, 1),
       maxVideoBytes: int('MAX_VIDEO_BYTES', 200 * MiB, 1),

@@ -17,6 +17,7 @@ import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
 import type { Clock } from './jobs/scheduler.ts';
 import type { FileStore } from './storage/file-store.ts';
 
@@ -30,6 +31,8 @@ export interface Services {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is. */
+  tracing: Tracing | null;
 }
 
 export interface Context {

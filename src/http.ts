@@ -169,7 +169,7 @@ export function createHttpHandler({ services, yoga, healthy, ready }: HttpHandle
       return drainThen(req, res, () => graphqlError(res, status >= 400 && status < 500 ? status : 400, (error as Error).message, 'BAD_REQUEST'));
     }
     const headers = new Headers();
-    for (const name of ['authorization', 'accept', 'host', 'user-agent']) {
+    for (const name of ['authorization', 'accept', 'host', 'user-agent', 'traceparent', 'tracestate']) {
       const value = req.headers[name];
       if (typeof value === 'string') headers.set(name, value);
     }

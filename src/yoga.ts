@@ -7,6 +7,7 @@ import { createContext, type Services } from './context.ts';
 import { yogaLogger } from './logger.ts';
 import { operationTimer } from './metrics.ts';
 import { persistedQueries } from './persisted-queries.ts';
+import { operationSpans } from './tracing.ts';
 import { schema } from './schema/index.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
@@ -90,6 +91,7 @@ export function createYogaServer(services: Services) {
       preParsedUploads,
       persistedQueries(services.config.persistedOperationsFile),
       operationTimer(services.metrics),
+      ...(services.tracing ? [operationSpans(services.tracing.tracer)] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 20 },
