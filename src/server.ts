@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   // Where it listens is printed whatever LOG_LEVEL says: an operator (and a supervisor reading it) needs it.
   log.child({}, { level: 'info' }).info({ url, dataDir: config.dataDir }, `Evidence service on ${url}/graphql (HTTP and WebSocket)`);
   if (!config.production) log.info(`GraphiQL: ${url}/graphql`);
+  if (config.production && !config.metricsToken) log.warn('METRICS_TOKEN is not set: anyone who reaches this port can read /metrics');
   if (seeded) log.info(`Seeded ${seeded} demo after-sales.`);
   if (!config.production && config.seed) {
     // Demo tokens are for the developer's eyes: written to stderr, never into the log stream.
