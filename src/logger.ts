@@ -59,7 +59,12 @@ export function requestLogging(root: Logger) {
     customSuccessMessage: () => 'request completed',
   });
   return (req: IncomingMessage, res: ServerResponse, serve: () => void): void => {
+    const errorListeners = res.listeners('error');
     http(req, res);
+    // pino-http also listens for 'error' on the response; with that listener, an upload refused
+    // mid-body reached its client as EPIPE instead of the answer (test/hostile-upload.test.ts).
+    // Its 'finish' and 'close' listeners still log every request, failed ones included.
+    for (const listener of res.listeners('error')) if (!errorListeners.includes(listener)) res.off('error', listener as () => void);
     requestLogger.run((req as IncomingMessage & { log: Logger }).log, serve);
   };
 }
