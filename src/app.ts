@@ -5,11 +5,15 @@ import { Auth, resolveSecret } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Services } from './context.ts';
+import type { Db } from './db/database.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { openDatabase } from './db/open.ts';
 import { createEvents } from './events.ts';
 import { RedisBus } from './redis-bus.ts';
 import { createHttpHandler } from './http.ts';
+import { createLogger, requestLogging, type Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { startTracing } from './tracing.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler } from './jobs/scheduler.ts';
@@ -31,17 +35,29 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Whether the database answers: readiness asks it on every probe. */
+export async function ping(db: Db): Promise<boolean> {
+  try {
+    await db.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Wires config -> database -> yoga -> HTTP + WebSocket -> scheduler. Listens
  * only on start(). Every commit announces what it wrote through `events`,
  * after the commit: no write can forget to, and nothing is announced that
  * was rolled back.
  */
-export async function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void } = {}): Promise<App> {
+export async function createApp(config: Config, options: { clock?: Clock; onStatement?: (sql: string) => void; log?: Logger } = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  const store = new FileStore(config.dataDir, config.filesDir);
+  const log = options.log ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const store = new FileStore(config.dataDir, config.filesDir, (bytes) => metrics.bytesReceived.inc(bytes));
   const events = createEvents();
-  const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs) : null;
+  const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs, (message) => log.warn(message)) : null;
   if (redis) events.connect(redis);
   const db = await openDatabase(config.databaseUrl, config.dataDir, {
     onStatement: options.onStatement,
@@ -52,8 +68,9 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const referenced = await referencedHashes(db);
   store.removeOrphans(referenced, clock);
   previews.removeOrphans(referenced);
-  const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
-  const services: Services = { db, events, auth, config, store, previews, clock };
+  const auth = new Auth(resolveSecret(config.authSecret, config.dataDir), config.jwks);
+  const tracing = config.otlpEndpoint ? startTracing(config.otlpEndpoint) : null;
+  const services: Services = { db, events, auth, config, store, previews, clock, log, metrics, tracing };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
@@ -61,13 +78,28 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     batchSize: config.sweepBatch,
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
+    log,
+    onSlice({ expired, reminded, expiredDueAts }, now) {
+      metrics.lastSweep.set(Date.now() / 1000);
+      if (reminded) metrics.remindersSent.inc(reminded);
+      if (expired) metrics.expiriesSent.inc(expired);
+      for (const dueAt of expiredDueAts) metrics.expiryLateness.observe(Math.max(0, now - dueAt) / 1000);
+    },
+    onFailure: () => metrics.sweepFailures.inc(),
   });
   // Other processes sharing one SQLite file are heard of through the relay, unless Redis carries their pushes.
-  const relay = db.dialect === 'sqlite' && !redis ? new CrossProcessRelay(db, events, config.relayIntervalMs) : null;
+  const relay = db.dialect === 'sqlite' && !redis ? new CrossProcessRelay(db, events, config.relayIntervalMs, log) : null;
   const yoga = createYogaServer(services);
-  const handler = createHttpHandler({ services, yoga, healthy: () => scheduler.isRunning });
-  const inFlight = new Set<http.ServerResponse>();
   let stopping = false;
+  const handler = createHttpHandler({
+    services,
+    yoga,
+    healthy: () => scheduler.isRunning,
+    // Ready while not stopping, the scheduler runs, the database answers, and Redis is up where it is used.
+    ready: async () => !stopping && scheduler.isRunning && (redis ? redis.healthy : true) && (await ping(db)),
+  });
+  const logRequest = requestLogging(log);
+  const inFlight = new Set<http.ServerResponse>();
   const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
     inFlight.add(res);
     const end = foreground.begin();
@@ -77,7 +109,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     });
     // While stopping, each answer closes its connection: the stop need not wait out keep-alive.
     if (stopping) res.shouldKeepAlive = false;
-    void handler(req, res);
+    logRequest(req, res, () => void handler(req, res));
   });
   const sockets = attachWebSocketServer(server, services, yoga);
 
@@ -114,6 +146,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       await redis?.stop();
       await db.close();
       store.close();
+      await tracing?.shutdown().catch((error) => log.warn({ err: error }, 'could not send the last spans'));
     },
   };
 }

@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { JwksConfig } from './config.ts';
 
 export type Viewer = (
   | { role: 'merchant'; sub: string; merchantId: string }
@@ -26,12 +27,33 @@ export function resolveSecret(configured: string | null, dataDir: string): strin
   return fs.readFileSync(file, 'utf8').trim();
 }
 
+/** What an identity provider signs with; HS256 stays ours alone (AUTH_SECRET). */
+const PROVIDER_ALGORITHMS = ['RS256', 'ES256'];
+
 export class Auth {
   /** Imported once: jose would import raw bytes again on every call, a thread-pool round trip each. */
   private readonly key: Promise<CryptoKey>;
+  /** jose's remote key set: cached, fetched again for an unknown `kid` after the cooldown. */
+  private readonly keySet: ReturnType<typeof createRemoteJWKSet> | null;
 
-  constructor(private readonly secret: string) {
+  constructor(
+    private readonly secret: string,
+    private readonly jwks: JwksConfig | null = null,
+  ) {
     this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.keySet = jwks ? createRemoteJWKSet(jwks.url, { cooldownDuration: jwks.cooldownMs, timeoutDuration: 5000 }) : null;
+  }
+
+  /** HS256 with AUTH_SECRET, or RS256/ES256 by a key of AUTH_JWKS_URL (with its issuer and audience). */
+  private async payloadOf(token: string): Promise<JWTPayload> {
+    const { alg } = decodeProtectedHeader(token);
+    if (alg === 'HS256' || !this.keySet || !this.jwks) return (await jwtVerify(token, await this.key, { algorithms: ['HS256'] })).payload;
+    const { payload } = await jwtVerify(token, this.keySet, {
+      algorithms: PROVIDER_ALGORITHMS,
+      issuer: this.jwks.issuer ?? undefined,
+      audience: this.jwks.audience ?? undefined,
+    });
+    return payload;
   }
 
   async sign(viewer: Viewer, expiresIn?: string): Promise<string> {
@@ -45,7 +67,7 @@ export class Auth {
   async verify(token: string): Promise<Viewer> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'] }));
+      payload = await this.payloadOf(token);
     } catch {
       throw new AuthError('The token is invalid or expired');
     }

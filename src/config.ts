@@ -30,6 +30,23 @@ export interface Config {
   limits: UploadLimits;
   /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
   shutdownGraceMs: number;
+  logLevel: string;
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | null;
+  /** Asymmetric tokens from an identity provider's key set, beside the HS256 ones. */
+  jwks: JwksConfig | null;
+  /** Queries that run by their hash from the start (Apollo's persisted query manifest). */
+  persistedOperationsFile: string | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go over OTLP/HTTP; null, no tracing. */
+  otlpEndpoint: string | null;
+}
+
+export interface JwksConfig {
+  url: URL;
+  issuer: string | null;
+  audience: string | null;
+  /** The key set is fetched again for an unknown `kid` at most this often. */
+  cooldownMs: number;
 }
 
 export interface UploadLimits {
@@ -67,6 +84,7 @@ function parseInteger(value: string, name: string, min: number): number {
 }
 
 const MiB = 1024 * 1024;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (name: string) => {
@@ -99,6 +117,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const seed = get('SEED') ?? (production ? 'none' : 'demo');
   if (seed !== 'none' && seed !== 'demo') throw new ConfigError(`SEED: "${seed}" must be "demo" or "none"`);
 
+  const logLevel = get('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL: "${logLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
+  const metricsToken = get('METRICS_TOKEN') ?? null;
+  if (metricsToken && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  const jwksUrl = get('AUTH_JWKS_URL');
+  let jwks: JwksConfig | null = null;
+  if (jwksUrl) {
+    let url: URL;
+    try {
+      url = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError(`AUTH_JWKS_URL: "${jwksUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
+    jwks = { url, issuer: get('AUTH_ISSUER') ?? null, audience: get('AUTH_AUDIENCE') ?? null, cooldownMs: duration('AUTH_JWKS_COOLDOWN', '1m') };
+  }
+
+  const otlpEndpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT') ?? null;
+  if (otlpEndpoint && !/^https?:\/\/[^/]+/.test(otlpEndpoint)) throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT: "${otlpEndpoint}" is not an http(s) URL`);
+
   const dataDir = path.resolve(get('DATA_DIR') ?? './data');
   const config: Config = {
     host: get('HOST') ?? '127.0.0.1',
@@ -119,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
+    logLevel,
+    metricsToken,
+    jwks,
+    persistedOperationsFile: get('PERSISTED_OPERATIONS_FILE') ? path.resolve(get('PERSISTED_OPERATIONS_FILE')!) : null,
+    otlpEndpoint,
     limits: {
       maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * MiB, 1),
       maxVideoBytes: int('MAX_VIDEO_BYTES', 200 * MiB, 1),

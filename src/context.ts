@@ -16,6 +16,9 @@ import { messagesByIds } from './db/messages.ts';
 import type { AfterSaleLogRow } from './db/schema.ts';
 import type { Events } from './events.ts';
 import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
 import type { FileStore } from './storage/file-store.ts';
 import type { Previews } from './storage/previews.ts';
 
@@ -28,6 +31,10 @@ export interface Services {
   store: FileStore;
   previews: Previews;
   clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is. */
+  tracing: Tracing | null;
 }
 
 export interface Context {

@@ -1,8 +1,10 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Services } from './context.ts';
 import { createFileLinks } from './file-links.ts';
 import { createPages } from './pages.ts';
+import { currentLogger } from './logger.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** How much of a refused body we read before answering, so the client sees the answer and not a reset. */
@@ -24,6 +26,17 @@ export interface HttpHandlerOptions {
   yoga: YogaServer;
   /** True once the database is open and the scheduler runs. */
   healthy: () => boolean;
+  /** True while this instance takes traffic: not stopping, and its database answers. */
+  ready: () => Promise<boolean>;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time. */
+function metricsAllowed(header: string | undefined, token: string | null): boolean {
+  if (!token) return true;
+  const given = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';
+  return timingSafeEqual(digest(given), digest(token));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -82,8 +95,8 @@ function linger(req: IncomingMessage): void {
   req.resume();
 }
 
-export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOptions) {
-  const { config } = services;
+export function createHttpHandler({ services, yoga, healthy, ready }: HttpHandlerOptions) {
+  const { config, metrics } = services;
   const links = createFileLinks(services);
   const limits = config.limits;
   const servePage = createPages(services);
@@ -132,7 +145,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       return drainThen(req, res, () => graphqlError(res, status >= 400 && status < 500 ? status : 400, (error as Error).message, 'BAD_REQUEST'));
     }
     const headers = new Headers();
-    for (const name of ['authorization', 'accept', 'host', 'user-agent']) {
+    for (const name of ['authorization', 'accept', 'host', 'user-agent', 'traceparent', 'tracestate']) {
       const value = req.headers[name];
       if (typeof value === 'string') headers.set(name, value);
     }
@@ -155,6 +168,18 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
         const ok = healthy();
         return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
       }
+      if (url.pathname === '/readyz') {
+        const ok = await ready();
+        return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      }
+      if (url.pathname === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+        if (!metricsAllowed(req.headers.authorization, config.metricsToken)) {
+          return sendJson(res, 401, { error: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
+        }
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+        return void res.end(req.method === 'HEAD' ? undefined : text);
+      }
       const reading = req.method === 'GET' || req.method === 'HEAD';
       if (url.pathname.startsWith('/files/') && reading) return links.serveFile(req, res, url);
       if (url.pathname.startsWith('/previews/') && reading) return await links.servePreview(req, res, url);
@@ -167,7 +192,7 @@ export function createHttpHandler({ services, yoga, healthy }: HttpHandlerOption
       if (await servePage(req, res, url.pathname)) return;
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
     } catch (error) {
-      console.error('request failed', error);
+      currentLogger(services.log).error({ err: error }, 'request failed');
       if (!res.headersSent) drainThen(req, res, () => graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.destroy();
     }

@@ -46,6 +46,6 @@ export async function warmUp(services: Services, yoga: YogaServer): Promise<void
     const result = (await response.json()) as { errors?: { message: string }[] };
     if (result.errors) throw new Error(result.errors.map((e) => e.message).join('; '));
   } catch (error) {
-    console.warn('start-up warm-up failed; the first requests will be slower', error);
+    services.log.warn({ err: error }, 'start-up warm-up failed; the first requests will be slower');
   }
 }

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
 import type { YogaServer } from './yoga.ts';
@@ -15,6 +15,23 @@ const CONNECTION_INIT_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout };
+
+/**
+ * ws answers a message over maxPayload by closing the socket with 1009 and
+ * then emitting the error; graphql-ws takes any socket error for a bug of
+ * ours and prints "Internal error emitted". That close is the limit working,
+ * so the error stops here, as one debug line; every other error goes on.
+ */
+function quietOversize(socket: WebSocket, onOversize: () => void): void {
+  const emit = socket.emit.bind(socket);
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      onOversize();
+      return true;
+    }
+    return emit(event, ...args);
+  }) as WebSocket['emit'];
+}
 
 /** Closes the socket with 4403 once `expiresAt` passes; a wait past the timer limit is re-armed in steps. */
 function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
@@ -30,6 +47,13 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
  */
 export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  const { metrics, log } = services;
+  // Registered before graphql-ws's own listener, so the socket is counted and quieted first.
+  wss.on('connection', (socket) => {
+    metrics.openSockets.inc();
+    socket.once('close', () => metrics.openSockets.dec());
+    quietOversize(socket, () => log.debug(`a socket sent a message over ${MAX_PAYLOAD_BYTES} bytes; closed with 1009`));
+  });
 
   const disposable = useServer<Record<string, unknown>, SocketExtra>(
     {

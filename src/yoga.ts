@@ -4,6 +4,10 @@ import { getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Auth, Viewer } from './auth.ts';
 import { createContext, type Services } from './context.ts';
+import { yogaLogger } from './logger.ts';
+import { operationTimer } from './metrics.ts';
+import { persistedQueries } from './persisted-queries.ts';
+import { operationSpans } from './tracing.ts';
 import { schema } from './schema/index.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
@@ -85,9 +89,12 @@ export function createYogaServer(services: Services) {
     // loaded on first use, so production never holds its 9 MB.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     maskedErrors: { isDev: false },
-    logging: production ? 'warn' : 'info',
+    logging: yogaLogger(services.log),
     plugins: [
       preParsedUploads,
+      persistedQueries(services.config.persistedOperationsFile),
+      operationTimer(services.metrics),
+      ...(services.tracing ? [operationSpans(services.tracing.tracer)] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 20 },

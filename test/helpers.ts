@@ -46,6 +46,7 @@ export async function startServer(
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     SEED: 'none',
+    LOG_LEVEL: 'warn',
     AUTH_SECRET: 'test-secret-0123456789abcdef',
     ...(await databaseEnv(dataDir)),
     ...env,

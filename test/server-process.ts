@@ -13,6 +13,8 @@ export interface ServerProcess extends ApiClient {
   dataDir: string;
   /** Everything the process printed so far. */
   output(): string;
+  /** What it printed on stdout alone (the log stream). */
+  stdout(): string;
   /** Resolves with the exit code and signal once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** kill -9, then waits for the process to be gone. */
@@ -31,7 +33,11 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c.toString();
+    stdout += c.toString();
+  });
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -57,6 +63,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
     dataDir,
     url,
     output: () => output,
+    stdout: () => stdout,
     exited,
     gql: (token, query, variables) => gql(url, token, query, variables),
     merchantToken: (merchantId, sub = `${merchantId}-staff`) => auth.sign({ role: 'merchant', sub, merchantId }),

@@ -46,19 +46,23 @@ describe('npm start and the token script', () => {
   it('stops a production start without AUTH_SECRET with a clear message', () => {
     const run = spawnSync(TSX, ['src/server.ts'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', AUTH_SECRET: '', DATA_DIR: tempDir() }, encoding: 'utf8', timeout: 20_000 });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/Cannot start: AUTH_SECRET is required/);
+    // One JSON line on stdout, like every other line of the service.
+    const line = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(line).toMatchObject({ level: 60, msg: expect.stringMatching(/Cannot start: AUTH_SECRET is required/) });
   });
 
   it('seeds an empty database with demo data, prints working tokens, and answers /healthz', async () => {
     const dataDir = tempDir();
     const port = await freePort();
     const child = spawn(TSX, ['src/server.ts'], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), NODE_ENV: 'development', AUTH_SECRET: '', SEED: '' } });
+    // The demo tokens go to stderr, so they never enter the log stream on stdout.
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout.resume();
+    child.stderr.on('data', (d) => (out += d));
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
-        child.stdout.on('data', () => out.includes('platform agent-demo:') && (clearTimeout(timer), resolve()));
+        child.stderr.on('data', () => out.includes('platform agent-demo:') && (clearTimeout(timer), resolve()));
       });
       const url = `http://127.0.0.1:${port}`;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -51,7 +51,7 @@ async function expireRound(tx: Db, { round, afterSale }: DueRound, now: number):
 }
 
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
-export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number }> {
+export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number; dueAts: number[] }> {
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     // The after-sales come with their rounds: one statement per batch instead of one per round.
@@ -72,9 +72,9 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
     );
     const due = await select.execute({ now, limit });
     await lockBatch(tx, due);
-    let count = 0;
-    for (const round of due) if (await expireRound(tx, round, now)) count++;
-    return { count };
+    const dueAts: number[] = [];
+    for (const round of due) if (await expireRound(tx, round, now)) dueAts.push(round.round.dueAt);
+    return { count: dueAts.length, dueAts };
   });
 }
 

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import { allLogsAfter, newestLogIdOfAll } from '../db/logs.ts';
 import { allMessagesAfter, newestMessageIdOfAll } from '../db/messages.ts';
 import type { Events } from '../events.ts';
+import type { Logger } from '../logger.ts';
 
 /** Rows read per slice; the relay yields to requests between slices. */
 const BATCH = 500;
@@ -28,6 +29,7 @@ export class CrossProcessRelay {
     private readonly db: Db,
     private readonly events: Events,
     private readonly intervalMs: number,
+    private readonly log?: Logger,
   ) {}
 
   async start(): Promise<void> {
@@ -35,7 +37,7 @@ export class CrossProcessRelay {
     this.lastLog = await newestLogIdOfAll(this.db);
     this.stopped = false;
     this.timer = setInterval(() => {
-      this.tick().catch((error) => console.error('relay tick failed; retrying at the next one', error));
+      this.tick().catch((error) => this.log?.error({ err: error }, 'relay tick failed; retrying at the next one'));
     }, this.intervalMs);
     this.timer.unref();
   }

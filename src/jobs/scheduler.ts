@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
 import type { Events } from '../events.ts';
+import type { Logger } from '../logger.ts';
 
 export interface SchedulerOptions {
   reminderLeadMs: number;
@@ -16,6 +17,17 @@ export interface SchedulerOptions {
    * requests are in progress (see Foreground).
    */
   between?: (lastSliceMs: number) => Promise<void>;
+  log?: Logger;
+  /** Told what each slice did, and of each failed sweep: the app counts them (src/metrics.ts). */
+  onSlice?: (done: SliceResult, now: number) => void;
+  onFailure?: (error: unknown) => void;
+}
+
+export interface SliceResult {
+  expired: number;
+  reminded: number;
+  /** The deadlines of the rounds this slice expired, to tell how late each ran. */
+  expiredDueAts: number[];
 }
 
 
@@ -50,7 +62,9 @@ export class DeadlineScheduler {
   async sweepOnce(now = this.clock.now()): Promise<{ expired: number; reminded: number }> {
     const expiry = await expireDueRequests(this.db, now, this.batchSize);
     const reminder = await remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
-    return { expired: expiry.count, reminded: reminder.count };
+    const done = { expired: expiry.count, reminded: reminder.count };
+    this.options.onSlice?.({ ...done, expiredDueAts: expiry.dueAts }, now);
+    return done;
   }
 
   /** Sweeps until nothing is due, yielding to the event loop between slices. */
@@ -88,7 +102,8 @@ export class DeadlineScheduler {
           await this.drain();
         } while (this.again && !this.stopped);
       } catch (error) {
-        console.error('deadline sweep failed; retrying at the next tick', error);
+        this.options.log?.error({ err: error }, 'deadline sweep failed; retrying at the next tick');
+        this.options.onFailure?.(error);
       } finally {
         this.running = null;
         this.arm();
@@ -119,7 +134,9 @@ export class DeadlineScheduler {
           this.timer.unref?.();
         } while (this.armAgain && !this.stopped);
       } catch (error) {
-        console.error('could not read the next deadline; sweeping at the next interval', error);
+        // The database failing must not stop the timer: retry at the next tick.
+        this.options.log?.error({ err: error }, 'could not read the next deadline; sweeping at the next tick');
+        this.options.onFailure?.(error);
         clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.wake(), this.options.sweepIntervalMs);
         this.timer.unref?.();

@@ -53,7 +53,12 @@ export class FileStore {
   private readonly tmpRoot: string;
 
   /** `filesDir` (FILES_DIR) may be shared by several instances; the temporary folder is this one's own DATA_DIR. */
-  constructor(dataDir: string, filesDir = path.join(dataDir, 'files')) {
+  constructor(
+    dataDir: string,
+    filesDir = path.join(dataDir, 'files'),
+    /** Told of every chunk of an upload as it streams in (the bytes-received counter). */
+    private readonly onBytes: (bytes: number) => void = () => {},
+  ) {
     this.tmpRoot = path.join(dataDir, 'tmp');
     this.tmpDir = path.join(this.tmpRoot, `${process.pid}-${randomUUID().slice(0, 8)}`);
     this.filesDir = filesDir;
@@ -131,6 +136,7 @@ export class FileStore {
     const hash = createHash('sha256');
     let byteSize = 0;
     let contentType = '';
+    const onBytes = this.onBytes;
 
     async function* check(chunks: AsyncIterable<Buffer>) {
       let head: Buffer[] = [];
@@ -138,6 +144,7 @@ export class FileStore {
       let max = 0;
       const accept = (chunk: Buffer) => {
         byteSize += chunk.length;
+        onBytes(chunk.length);
         if (byteSize > max) {
           throw new FileRejectedError(fileName, 'TOO_LARGE', `${fileName} is over the ${max} byte limit for its type`);
         }

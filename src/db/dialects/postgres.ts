@@ -122,7 +122,7 @@ class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.root.$client.end();
+    if (!this.root.$client.ended) await this.root.$client.end();
   }
 }
 
@@ -146,7 +146,7 @@ async function migrateOnce(pool: pg.Pool): Promise<void> {
 }
 
 export async function openPostgres(url: string, options: OpenOptions & { poolSize?: number } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
   // An idle client that loses its server would otherwise crash the process with an unhandled 'error'.
   pool.on('error', (error) => console.error('idle PostgreSQL connection failed', error.message));
   try {
