@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
+import { storedExec } from './stored.ts';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, openCase, startServer, submitEvidence, type TestServer } from './helpers.ts';
 import { connect } from './ws-client.ts';
@@ -99,14 +98,11 @@ describe('GET /metrics', () => {
   it('counts failed deadline sweeps', async () => {
     const before = sample(await scrape(server), 'deadline_sweep_failures_total');
     // The rounds' table disappears under the running scheduler: its sweeps fail until it is back.
-    const outside = new Database(path.join(server.dataDir, 'evidence.db'));
-    outside.pragma('busy_timeout = 5000');
-    outside.exec('ALTER TABLE evidence_requests RENAME TO evidence_requests_away');
+    await storedExec(server.dataDir, 'ALTER TABLE evidence_requests RENAME TO evidence_requests_away');
     try {
       await until(server, (text) => sample(text, 'deadline_sweep_failures_total') > before, 'a failed sweep to be counted');
     } finally {
-      outside.exec('ALTER TABLE evidence_requests_away RENAME TO evidence_requests');
-      outside.close();
+      await storedExec(server.dataDir, 'ALTER TABLE evidence_requests_away RENAME TO evidence_requests');
     }
   });
 });

@@ -104,3 +104,25 @@ export function sqliteIntegrity(dataDir: string): string {
     db.close();
   }
 }
+
+/** Runs a statement against a server's database from outside, as an operator's mistake would (tests of failures). */
+export async function storedExec(dataDir: string, statement: string): Promise<void> {
+  const url = await databaseUrlFor(dataDir);
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const db = new Database(path.join(dataDir, 'evidence.db'));
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.exec(statement);
+  } finally {
+    db.close();
+  }
+}
