@@ -12,7 +12,12 @@ import { createHttpHandler } from './http.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler } from './jobs/scheduler.ts';
+import type { Db } from './db/database.ts';
+import { uploadIds } from './db/uploads.ts';
+import { UploadSweep } from './jobs/upload-sweep.ts';
+import { removeDiscarded } from './storage/discard.ts';
 import { FileStore } from './storage/file-store.ts';
+import { UploadParts } from './storage/upload-parts.ts';
 import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
@@ -38,17 +43,27 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const clock = options.clock ?? systemClock;
   const store = new FileStore(config.dataDir);
   const events = createEvents();
-  const db = await openDatabase(config.databaseUrl, config.dataDir, {
+  const parts = new UploadParts(config.dataDir);
+  const db: Db = await openDatabase(config.databaseUrl, config.dataDir, {
     onStatement: options.onStatement,
-    onCommit: (changes) => events.publishChanges(changes),
+    onCommit: (changes) => {
+      events.publishChanges(changes);
+      const { discarded } = changes;
+      if (discarded.hashes.length > 0 || discarded.uploadIds.length > 0) {
+        removeDiscarded(db, store, parts, discarded).catch((error) => console.error('removing discarded draft files failed', error));
+      }
+    },
   });
   const previews = new Previews(path.join(store.filesDir, 'previews'));
   store.cleanTemp();
   const referenced = await referencedHashes(db);
   store.removeOrphans(referenced, clock);
   previews.removeOrphans(referenced);
+  const uploadSweep = new UploadSweep(db, parts, clock, config.sweepIntervalMs);
+  await uploadSweep.sweep();
+  parts.removeOrphans(await uploadIds(db));
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir));
-  const services: Services = { db, events, auth, config, store, previews, clock };
+  const services: Services = { db, events, auth, config, store, parts, previews, clock };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
@@ -88,6 +103,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       });
       await relay?.start();
       await scheduler.start();
+      uploadSweep.start();
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       return `http://${host}:${port}`;
@@ -103,6 +119,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       clearTimeout(grace);
       await relay?.stop();
       await scheduler.stop();
+      await uploadSweep.stop();
       await db.close();
       store.close();
     },

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';
+import { discardDrafts } from './drafts.ts';
 import { appendLog, SYSTEM } from './logs.ts';
 import { createMessage } from './messages.ts';
 import { iso, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
@@ -72,9 +73,10 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
     );
     const due = await select.execute({ now, limit });
     await lockBatch(tx, due);
-    let count = 0;
-    for (const round of due) if (await expireRound(tx, round, now)) count++;
-    return { count };
+    const expired: number[] = [];
+    for (const round of due) if (await expireRound(tx, round, now)) expired.push(round.round.id);
+    await discardDrafts(tx, expired);
+    return { count: expired.length };
   });
 }
 
