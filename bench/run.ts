@@ -8,6 +8,7 @@ import { met, type BenchContext, type Figure } from './lib/common.ts';
 import { deadlines } from './deadlines.ts';
 import { fanout } from './fanout.ts';
 import { precision } from './precision.ts';
+import { resumable } from './resumable.ts';
 import { uploads } from './upload.ts';
 import { workbench } from './workbench.ts';
 
@@ -20,6 +21,7 @@ import { workbench } from './workbench.ts';
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   workbench,
   uploads,
+  resumable,
   fanout,
   deadlines,
   precision,

@@ -21,6 +21,7 @@ import { sanitizeFileName, sniff, SNIFF_BYTES } from './storage/sniff.ts';
 
 const TUS_VERSION = '1.0.0';
 const OCTETS = 'application/offset+octet-stream';
+const WRITE_BATCH = 1024 * 1024;
 
 class TusRefusal extends Error {
   constructor(
@@ -132,11 +133,22 @@ export function createUploadHandler(services: Services) {
         await file.read(head, 0, head.length, 0);
       }
       const fileName = upload.fileName;
+      // Arrived bytes are written in batches: one write per WRITE_BATCH, not one per socket read.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const batch = pending;
+        pending = [];
+        await file.writev(batch, offset);
+        for (const b of batch) state?.hash.update(b);
+        offset += pendingBytes;
+        pendingBytes = 0;
+      };
       req.setTimeout(limits.idleTimeoutMs, () => req.destroy());
       try {
         // Not destroyed on a refusal: the client is to read the answer.
         for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-          if (offset + chunk.length > upload.length) throw new TusRefusal(413, 'More bytes than Upload-Length');
           if (head) {
             head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES)]);
             if (head.length >= Math.min(SNIFF_BYTES, upload.length)) {
@@ -148,9 +160,10 @@ export function createUploadHandler(services: Services) {
               head = null;
             }
           }
-          await file.write(chunk, 0, chunk.length, offset);
-          state?.hash.update(chunk);
-          offset += chunk.length;
+          if (offset + pendingBytes + chunk.length > upload.length) throw new TusRefusal(413, 'More bytes than Upload-Length');
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= WRITE_BATCH) await flush();
         }
       } catch (error) {
         if (error instanceof TusRefusal) {
@@ -161,6 +174,7 @@ export function createUploadHandler(services: Services) {
       } finally {
         req.setTimeout(0);
       }
+      await flush();
       await file.sync();
     } finally {
       await file.close();
