@@ -16,6 +16,8 @@ export class UploadSweep {
   ) {}
 
   async sweep(): Promise<number> {
+    // No bytes, no unfinished upload worth a write transaction (or a statement) every few seconds.
+    if (!this.parts.any()) return 0;
     const ids = await expireUploads(this.db, this.clock.now());
     for (const id of ids) this.parts.remove(id);
     return ids.length;
