@@ -9,6 +9,7 @@ import { deadlines } from './deadlines.ts';
 import { fanout } from './fanout.ts';
 import { instances } from './instances.ts';
 import { precision } from './precision.ts';
+import { resumable } from './resumable.ts';
 import { uploads } from './upload.ts';
 import { workbench } from './workbench.ts';
 
@@ -21,6 +22,7 @@ import { workbench } from './workbench.ts';
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   workbench,
   uploads,
+  resumable,
   fanout,
   deadlines,
   precision,

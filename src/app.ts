@@ -17,7 +17,11 @@ import { startTracing } from './tracing.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
 import { DeadlineScheduler } from './jobs/scheduler.ts';
+import { uploadIds } from './db/uploads.ts';
+import { UploadSweep } from './jobs/upload-sweep.ts';
+import { removeDiscarded } from './storage/discard.ts';
 import { FileStore } from './storage/file-store.ts';
+import { UploadParts } from './storage/upload-parts.ts';
 import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
@@ -59,18 +63,28 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const events = createEvents();
   const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs, (message) => log.warn(message)) : null;
   if (redis) events.connect(redis);
-  const db = await openDatabase(config.databaseUrl, config.dataDir, {
+  const parts = new UploadParts(config.dataDir);
+  const db: Db = await openDatabase(config.databaseUrl, config.dataDir, {
     onStatement: options.onStatement,
-    onCommit: (changes) => events.publishChanges(changes),
+    onCommit: (changes) => {
+      events.publishChanges(changes);
+      const { discarded } = changes;
+      if (discarded.hashes.length > 0 || discarded.uploadIds.length > 0) {
+        removeDiscarded(db, store, parts, discarded).catch((error) => console.error('removing discarded draft files failed', error));
+      }
+    },
   });
   const previews = new Previews(path.join(store.filesDir, 'previews'));
   store.cleanTemp();
   const referenced = await referencedHashes(db);
   store.removeOrphans(referenced, clock);
   previews.removeOrphans(referenced);
+  const uploadSweep = new UploadSweep(db, parts, clock, config.sweepIntervalMs);
+  await uploadSweep.sweep();
+  parts.removeOrphans(await uploadIds(db));
   const auth = new Auth(resolveSecret(config.authSecret, config.dataDir), config.jwks);
   const tracing = config.otlpEndpoint ? startTracing(config.otlpEndpoint) : null;
-  const services: Services = { db, events, auth, config, store, previews, clock, log, metrics, tracing };
+  const services: Services = { db, events, auth, config, store, parts, previews, clock, log, metrics, tracing };
   const foreground = new Foreground();
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
@@ -128,6 +142,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       });
       await relay?.start();
       await scheduler.start();
+      uploadSweep.start();
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       return `http://${host}:${port}`;
@@ -144,6 +159,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       await relay?.stop();
       await scheduler.stop();
       await redis?.stop();
+      await uploadSweep.stop();
       await db.close();
       store.close();
       await tracing?.shutdown().catch((error) => log.warn({ err: error }, 'could not send the last spans'));

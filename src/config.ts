@@ -27,6 +27,8 @@ export interface Config {
   /** How often live pushes look for what other processes sharing the database wrote. */
   relayIntervalMs: number;
   fileUrlTtlMs: number;
+  /** How long an unfinished resumable upload is kept (at most until its round's dueAt). */
+  uploadExpiryMs: number;
   limits: UploadLimits;
   /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
   shutdownGraceMs: number;
@@ -156,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepBatch: int('SWEEP_BATCH', 500, 1),
     relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
+    uploadExpiryMs: duration('UPLOAD_EXPIRY', '24h'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     logLevel,
     metricsToken,

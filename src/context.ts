@@ -3,6 +3,7 @@ import type { Auth, Viewer } from './auth.ts';
 import type { Config } from './config.ts';
 import { afterSalesByIds } from './db/after-sales.ts';
 import type { Db } from './db/database.ts';
+import { draftsByRequestIds, stagedFilesByRequestIds } from './db/drafts.ts';
 import {
   filesByIds,
   filesBySubmissionIds,
@@ -21,6 +22,7 @@ import type { Metrics } from './metrics.ts';
 import type { Tracing } from './tracing.ts';
 import type { FileStore } from './storage/file-store.ts';
 import type { Previews } from './storage/previews.ts';
+import type { UploadParts } from './storage/upload-parts.ts';
 
 /** Everything long-lived the API needs; built once at start. */
 export interface Services {
@@ -29,6 +31,8 @@ export interface Services {
   auth: Auth;
   config: Config;
   store: FileStore;
+  /** Bytes of unfinished resumable uploads. */
+  parts: UploadParts;
   previews: Previews;
   clock: Clock;
   log: Logger;
@@ -88,7 +92,8 @@ export function createLoaders(db: Db, viewer: Viewer | null) {
     afterSale: byId(viewer, (ids) => afterSalesByIds(db, ids)),
     evidenceRequest: byId(viewer, (ids) => requestsByIds(db, ids)),
     submission: byId(viewer, (ids) => submissionsByIds(db, ids)),
-    file: byId(viewer, (ids) => filesByIds(db, ids)),
+    // A staged file belongs to a draft, which only its own shop sees.
+    file: byId(viewer, async (ids) => (await filesByIds(db, ids)).filter((f) => f.submissionId != null || viewer?.role === 'merchant')),
     message: byId(viewer, (ids) => messagesByIds(db, ids)),
     // Log lines have no shop of their own: node(id) checks their after-sale instead.
     log: new DataLoader<number, AfterSaleLogRow | null>(async (ids) => {
@@ -105,6 +110,14 @@ export function createLoaders(db: Db, viewer: Viewer | null) {
     }),
     filesOfSubmission: new DataLoader(async (ids: readonly number[]) => {
       const groups = groupBy(await filesBySubmissionIds(db, ids), (f) => f.submissionId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+    draftOfRequest: new DataLoader(async (ids: readonly number[]) => {
+      const rows = new Map((await draftsByRequestIds(db, ids)).map((d) => [d.requestId, d]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
+    stagedFilesOfRequest: new DataLoader(async (ids: readonly number[]) => {
+      const groups = groupBy(await stagedFilesByRequestIds(db, ids), (f) => f.stagedFor!);
       return ids.map((id) => groups.get(id) ?? []);
     }),
     logCount: new DataLoader(async (ids: readonly number[]) => {

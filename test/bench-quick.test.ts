@@ -24,7 +24,7 @@ describe('npm run bench -- --quick', () => {
       expect(results.mode).toBe('quick');
       expect(results.failures).toEqual({});
       const figures = Object.entries(results.figures) as [string, { value: number; baseline?: number }][];
-      expect(figures.map(([key]) => key.split('.')[0])).toEqual(expect.arrayContaining(['workbench', 'upload', 'fanout', 'deadlines', 'precision']));
+      expect(figures.map(([key]) => key.split('.')[0])).toEqual(expect.arrayContaining(['workbench', 'upload', 'resumable', 'fanout', 'deadlines', 'precision']));
       for (const [key, figure] of figures) {
         expect(Number.isFinite(figure.value), key).toBe(true);
         if (figure.baseline !== undefined) expect(Number.isFinite(figure.baseline), `${key} baseline`).toBe(true);

@@ -14,15 +14,23 @@ export interface Changes {
    * re-armed when a sweep ends, and a timer that fires early finds nothing.
    */
   roundsChanged: boolean;
+  /**
+   * Bytes a closed round's draft no longer needs: the hashes of its deleted
+   * staged files and the ids of its dropped uploads. Removed after the commit,
+   * best effort (a hash only where no row refers to it any more).
+   */
+  discarded: { hashes: string[]; uploadIds: string[] };
 }
 
 export function noChanges(): Changes {
-  return { logs: [], messages: [], roundsChanged: false };
+  return { logs: [], messages: [], roundsChanged: false, discarded: { hashes: [], uploadIds: [] } };
 }
 
 export function mergeChanges(into: Changes, from: Changes): Changes {
   into.logs.push(...from.logs);
   into.messages.push(...from.messages);
   into.roundsChanged ||= from.roundsChanged;
+  into.discarded.hashes.push(...from.discarded.hashes);
+  into.discarded.uploadIds.push(...from.discarded.uploadIds);
   return into;
 }

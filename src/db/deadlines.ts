@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';
+import { discardDrafts } from './drafts.ts';
 import { appendLog, SYSTEM } from './logs.ts';
 import { createMessage } from './messages.ts';
 import { iso, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
@@ -72,9 +73,15 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
     );
     const due = await select.execute({ now, limit });
     await lockBatch(tx, due);
+    const expired: number[] = [];
     const dueAts: number[] = [];
-    for (const round of due) if (await expireRound(tx, round, now)) dueAts.push(round.round.dueAt);
-    return { count: dueAts.length, dueAts };
+    for (const round of due) {
+      if (!(await expireRound(tx, round, now))) continue;
+      expired.push(round.round.id);
+      dueAts.push(round.round.dueAt);
+    }
+    await discardDrafts(tx, expired);
+    return { count: expired.length, dueAts };
   });
 }
 

@@ -56,3 +56,17 @@ export class IdempotencyConflictError extends Error {
     super('This idempotency key was already used with a different input; use a new key for a new submission');
   }
 }
+
+/** The draft holds MAX_FILES already (or would with these): InvalidInputError on `files`; a tus upload gets 409. */
+export class DraftFullError extends InvalidInputError {
+  constructor(maxFiles: number) {
+    super('files', `A draft holds at most ${maxFiles} files; remove one first`);
+  }
+}
+
+/** What the total limit leaves beside the draft's files is too little: InvalidInputError on `files`; a tus upload gets 413. */
+export class OverTotalError extends InvalidInputError {
+  constructor(maxTotalBytes: number) {
+    super('files', `The files are over the ${maxTotalBytes} byte limit for one submission`);
+  }
+}

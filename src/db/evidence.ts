@@ -1,6 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from './database.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
+import { discardDrafts } from './drafts.ts';
 import { appendLog, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
 import { closeRound, iso, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from './rounds.ts';
@@ -72,6 +73,7 @@ async function openRoundOf(tx: Db, afterSaleId: number): Promise<EvidenceRequest
 
 async function cancelRound(tx: Db, round: EvidenceRequestRow, actor: Actor, now: number, why: string): Promise<void> {
   await closeRound(tx, round, 'CANCELLED', now);
+  await discardDrafts(tx, [round.id]);
   await appendLog(tx, { afterSaleId: round.afterSaleId, at: now, actor, action: 'EVIDENCE_REQUEST_CANCELLED', summary: why });
   tx.changes!.roundsChanged = true;
 }

@@ -32,3 +32,5 @@ export type LogAction = AfterSaleLogRow['action'];
 export type LogActor = AfterSaleLogRow['actor'];
 export type MessageKind = MessageRow['kind'];
 export type Outcome = NonNullable<AfterSaleRow['outcome']>;
+export type EvidenceDraftRow = Tables['evidenceDrafts']['$inferSelect'];
+export type UploadRow = Tables['uploads']['$inferSelect'];

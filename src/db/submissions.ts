@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';
-import { DeadlinePassedError, EvidenceRequestClosedError, IdempotencyConflictError, NotFoundError } from './errors.ts';
+import { discardDrafts } from './drafts.ts';
+import { DeadlinePassedError, EvidenceRequestClosedError, IdempotencyConflictError, InvalidInputError, NotFoundError } from './errors.ts';
 import { appendLog } from './logs.ts';
 import { closeRound, isPastDeadline, loadAfterSale, setAfterSaleStatus } from './rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow, EvidenceSubmissionRow } from './schema.ts';
@@ -18,9 +19,13 @@ export interface SubmissionInput {
   staffId: string;
   requestId: number;
   explanation: string;
+  /** New files sent with the submission, first. */
   files: StoredFile[];
+  /** Staged files of this round's draft, after `files`, in this order. */
+  stagedFileIds: number[];
   idempotencyKey: string | null;
   fingerprint: string;
+  maxTotalBytes: number;
 }
 
 export interface SubmissionResult {
@@ -109,20 +114,53 @@ export async function commitSubmission(db: Db, input: SubmissionInput, clock: { 
         fingerprint: input.fingerprint,
       })
       .returning();
-    await tx.q
-      .insert(evidenceFiles)
-      .values(input.files.map((f, position) => ({ ...f, submissionId: submission!.id, merchantId: input.merchantId, position })));
+    const staged = await claimStaged(tx, round.id, input.stagedFileIds, submission!.id, input.files.length);
+    const files = [...input.files, ...staged];
+    if (files.reduce((sum, f) => sum + f.byteSize, 0) > input.maxTotalBytes) {
+      throw new InvalidInputError('files', `The files are over the ${input.maxTotalBytes} byte limit for one submission`);
+    }
+    if (input.files.length > 0) {
+      await tx.q
+        .insert(evidenceFiles)
+        .values(input.files.map((f, position) => ({ ...f, submissionId: submission!.id, merchantId: input.merchantId, position })));
+    }
+    await discardDrafts(tx, [round.id]);
     await setAfterSaleStatus(tx, round.afterSaleId, 'EVIDENCE_SUBMITTED');
-    const list = input.files.map((f) => `${f.fileName} (${f.contentType}, ${f.byteSize} bytes, sha256 ${f.sha256})`).join('; ');
+    const list = files.map((f) => `${f.fileName} (${f.contentType}, ${f.byteSize} bytes, sha256 ${f.sha256})`).join('; ');
     await appendLog(tx, {
       afterSaleId: round.afterSaleId,
       at: now,
       actor: { kind: 'MERCHANT', id: input.staffId },
       action: 'EVIDENCE_SUBMITTED',
-      summary: `Merchant submitted evidence with ${input.files.length} file(s): ${list}`,
+      summary: `Merchant submitted evidence with ${files.length} file(s): ${list}`,
     });
     tx.changes!.roundsChanged = true;
     await placeFiles();
     return { submission: submission!, afterSale: await loadAfterSale(tx, round.afterSaleId), replayed: false };
   });
+}
+
+/**
+ * Moves the round's staged files with these ids into the submission, after
+ * the `first` new ones, in the order given. Any id that is not a staged file
+ * of this round's draft is InvalidInputError on `stagedFileIds`.
+ */
+async function claimStaged(tx: Db, requestId: number, ids: number[], submissionId: number, first: number): Promise<StoredFile[]> {
+  if (ids.length === 0) return [];
+  const { evidenceFiles } = tx.t;
+  const rows = await tx.q
+    .select()
+    .from(evidenceFiles)
+    .where(and(inArray(evidenceFiles.id, ids), eq(evidenceFiles.stagedFor, requestId), isNull(evidenceFiles.submissionId)));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  if (new Set(ids).size !== ids.length || ids.some((id) => !byId.has(id))) {
+    throw new InvalidInputError('stagedFileIds', 'Every staged file must be a different file staged in this round\'s draft');
+  }
+  const files: StoredFile[] = [];
+  for (const [i, id] of ids.entries()) {
+    await tx.q.update(evidenceFiles).set({ submissionId, stagedFor: null, position: first + i }).where(eq(evidenceFiles.id, id));
+    const { fileName, contentType, byteSize, sha256 } = byId.get(id)!;
+    files.push({ fileName, contentType, byteSize, sha256 });
+  }
+  return files;
 }

@@ -14,7 +14,7 @@ import { AfterSaleRef } from './after-sale.ts';
 import { builder } from './builder.ts';
 import { OutcomeEnum } from './enums.ts';
 import { EvidenceRequestRef, EvidenceSubmissionRef } from './evidence.ts';
-import { localId } from './ids.ts';
+import { localId, localIdOrZero } from './ids.ts';
 import { actorOf, merchantOf } from './viewer.ts';
 
 const SubmitEvidenceInput = builder.inputType('SubmitEvidenceInput', {
@@ -24,8 +24,12 @@ const SubmitEvidenceInput = builder.inputType('SubmitEvidenceInput', {
     explanation: t.string({ required: true, description: 'Why the merchant refuses the buyer\'s claim: 2 to 2,000 characters after trimming.' }),
     files: t.field({
       type: ['Upload'],
-      required: true,
-      description: '1 to 9 files: JPEG, PNG, WebP, GIF, HEIC or PDF up to 10 MiB each; MP4 or QuickTime up to 200 MiB each; 500 MiB in all.',
+      required: false,
+      description: 'New files sent with the submission, before the staged ones. With stagedFileIds, 1 to 9 files in all: JPEG, PNG, WebP, GIF, HEIC or PDF up to 10 MiB each; MP4 or QuickTime up to 200 MiB each; 500 MiB in all. More than 9 in all is InvalidInputError on `files`.',
+    }),
+    stagedFileIds: t.idList({
+      required: false,
+      description: 'Staged EvidenceFile ids of this round\'s draft, submitted after `files` in this order. An id that is not in this round\'s draft (another round\'s, another shop\'s, unknown, or given twice) is InvalidInputError on `stagedFileIds`.',
     }),
     idempotencyKey: t.string({
       description: 'Any unique string per attempt (e.g. a UUID), kept per shop. A retry with the same key and input gets the first answer, the same submission, even after the round closed (its `afterSale` shows the after-sale as it is now); with other input, IdempotencyConflictError. Only accepted submissions are remembered.',
@@ -84,7 +88,7 @@ builder.mutationFields((t) => ({
   submitEvidence: t.field({
     type: SubmitEvidencePayload,
     authScopes: { merchant: true },
-    description: 'Merchant: answers an OPEN round before its dueAt with an explanation and files (a GraphQL multipart request). A refused submission stores nothing.',
+    description: 'Merchant: answers an OPEN round before its dueAt with an explanation and files: new ones (a GraphQL multipart request) and/or files staged in the round\'s draft. A refused submission stores nothing; an accepted one deletes the draft.',
     errors: {
       types: [NotFoundError, DeadlinePassedError, EvidenceRequestClosedError, FileRejectedError, InvalidInputError, IdempotencyConflictError],
       union: union('SubmitEvidenceResult', 'The accepted submission, or why it was refused.'),
@@ -99,7 +103,8 @@ builder.mutationFields((t) => ({
           staffId: ctx.viewer!.sub,
           requestId: localId(input.evidenceRequestId, 'EvidenceRequest'),
           explanation: input.explanation,
-          files: input.files,
+          files: input.files ?? [],
+          stagedFileIds: (input.stagedFileIds ?? []).map((id) => localIdOrZero(String(id), 'EvidenceFile')),
           idempotencyKey: input.idempotencyKey ?? null,
         },
       );

@@ -14,6 +14,15 @@ export function localId(globalId: string, typename: string): number {
   throw new NotFoundError(typename);
 }
 
+/** Like localId, but 0 (which names no row) for a malformed or foreign ID, where the rule itself answers. */
+export function localIdOrZero(globalId: string, typename: string): number {
+  try {
+    return localId(globalId, typename);
+  } catch {
+    return 0;
+  }
+}
+
 export function globalId(typename: string, id: number): string {
   return encodeGlobalID(typename, id);
 }

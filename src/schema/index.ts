@@ -5,6 +5,7 @@ import './errors.ts';
 import './after-sale.ts';
 import './evidence.ts';
 import './evidence-mutations.ts';
+import './draft.ts';
 import './log.ts';
 import './message.ts';
 import './subscriptions.ts';

@@ -240,6 +240,11 @@ export class FileStore {
     }
   }
 
+  /** Removes a stored file's bytes (no row refers to them any more). */
+  remove(sha256: string): void {
+    fs.rmSync(this.pathOf(sha256), { force: true });
+  }
+
   discard(files: ReceivedFile[]): void {
     for (const file of files) fs.rmSync(file.tempPath, { force: true });
   }

@@ -12,7 +12,10 @@ export interface SubmitEvidenceRequest {
   staffId: string;
   requestId: number;
   explanation: string;
+  /** New files, sent with the submission. */
   files: Promise<FileUpload>[];
+  /** Staged files of the round's draft, after `files`; 0 stands for an id that names no file. */
+  stagedFileIds: number[];
   idempotencyKey: string | null;
 }
 
@@ -20,7 +23,7 @@ export interface SubmitEvidenceRequest {
  * The upload's stream. The parser fails it up front when the whole file
  * already arrived past its size cap (a small cap), before we asked for it.
  */
-function openUpload(upload: FileUpload) {
+export function openUpload(upload: FileUpload) {
   try {
     return upload.createReadStream();
   } catch (error) {
@@ -32,9 +35,15 @@ function openUpload(upload: FileUpload) {
   }
 }
 
-/** "Same input" for idempotency: the round, the trimmed explanation, and each file's name and hash in order. */
-export function fingerprintOf(requestId: number, explanation: string, files: { fileName: string; sha256: string }[]): string {
-  const canonical = JSON.stringify([requestId, explanation, files.map((f) => [f.fileName, f.sha256])]);
+/**
+ * "Same input" for idempotency: the round, the trimmed explanation, each new file's name and hash
+ * in order, and the staged files' ids in order (left out when there are none, so fingerprints
+ * stored before drafts existed still match).
+ */
+export function fingerprintOf(requestId: number, explanation: string, files: { fileName: string; sha256: string }[], stagedFileIds: number[] = []): string {
+  const parts: unknown[] = [requestId, explanation, files.map((f) => [f.fileName, f.sha256])];
+  if (stagedFileIds.length > 0) parts.push({ staged: stagedFileIds });
+  const canonical = JSON.stringify(parts);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -58,8 +67,9 @@ export async function submitEvidence(
   const { db, store, limits } = deps;
   const explanation = explanationOf(req.explanation, limits);
   const idempotencyKey = idempotencyKeyOf(req.idempotencyKey);
-  if (req.files.length < limits.minFiles || req.files.length > limits.maxFiles) {
-    throw new InvalidInputError('files', `Attach ${limits.minFiles} to ${limits.maxFiles} files (got ${req.files.length})`);
+  const count = req.files.length + req.stagedFileIds.length;
+  if (count < limits.minFiles || count > limits.maxFiles) {
+    throw new InvalidInputError('files', `Attach ${limits.minFiles} to ${limits.maxFiles} files, new and staged together (got ${count})`);
   }
   // A retry of an accepted submission skips the round checks: it gets the first answer even after the round closed.
   const isRetry = idempotencyKey != null && (await hasIdempotencyKey(db, req.merchantId, idempotencyKey));
@@ -74,10 +84,20 @@ export async function submitEvidence(
       });
       received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
     }
-    const fingerprint = fingerprintOf(req.requestId, explanation, received);
+    const fingerprint = fingerprintOf(req.requestId, explanation, received, req.stagedFileIds);
     const result = await commitSubmission(
       db,
-      { merchantId: req.merchantId, staffId: req.staffId, requestId: req.requestId, explanation, files: received, idempotencyKey, fingerprint },
+      {
+        merchantId: req.merchantId,
+        staffId: req.staffId,
+        requestId: req.requestId,
+        explanation,
+        files: received,
+        stagedFileIds: req.stagedFileIds,
+        idempotencyKey,
+        fingerprint,
+        maxTotalBytes: limits.maxTotalBytes,
+      },
       deps.clock,
       async () => store.place(received),
     );

@@ -88,7 +88,10 @@ export const evidenceFiles = pgTable(
   'evidence_files',
   {
     id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
-    submissionId: integer('submission_id').notNull().references(() => evidenceSubmissions.id),
+    /** The submission that holds the file; null while it is only staged in a draft. */
+    submissionId: integer('submission_id').references(() => evidenceSubmissions.id),
+    /** While staged: the round whose draft holds it (null once submitted, or for files sent with the submission). */
+    stagedFor: integer('staged_for').references(() => evidenceRequests.id),
     merchantId: text('merchant_id').notNull(),
     position: integer('position').notNull(),
     fileName: text('file_name').notNull(),
@@ -96,7 +99,41 @@ export const evidenceFiles = pgTable(
     byteSize: integer('byte_size').notNull(),
     sha256: text('sha256').notNull(),
   },
-  (t) => [index('evidence_files_submission_idx').on(t.submissionId, t.position)],
+  (t) => [
+    index('evidence_files_submission_idx').on(t.submissionId, t.position),
+    index('evidence_files_staged_idx').on(t.stagedFor, t.position).where(sql`staged_for IS NOT NULL`),
+    index('evidence_files_sha256_idx').on(t.sha256),
+  ],
+);
+
+/** The merchant's unsent answer to an OPEN round; deleted when the round closes. Its files are evidence_files rows with staged_for set. */
+// Keyed by a unique index, not a primary key: SQLite's integer primary key would be optional on insert.
+export const evidenceDrafts = pgTable('evidence_drafts', {
+  requestId: integer('request_id').notNull().references(() => evidenceRequests.id),
+  merchantId: text('merchant_id').notNull(),
+  explanation: text('explanation').notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+}, (t) => [uniqueIndex('evidence_drafts_request_uq').on(t.requestId)]);
+
+/**
+ * Unfinished resumable (tus) uploads into a round's draft. The bytes so far are in
+ * DATA_DIR/uploads/<id>.part; `offset` counts only bytes already synced to that file.
+ */
+export const uploads = pgTable(
+  'uploads',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id').notNull(),
+    requestId: integer('request_id').notNull().references(() => evidenceRequests.id),
+    fileName: text('file_name').notNull(),
+    length: bigint('length', { mode: 'number' }).notNull(),
+    offset: bigint('offset', { mode: 'number' }).notNull(),
+    /** Sniffed once the first bytes arrived; null before. */
+    contentType: text('content_type'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('uploads_request_idx').on(t.requestId), index('uploads_expires_idx').on(t.expiresAt)],
 );
 
 export const afterSaleLogs = pgTable(

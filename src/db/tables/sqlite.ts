@@ -87,7 +87,10 @@ export const evidenceFiles = sqliteTable(
   'evidence_files',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    submissionId: integer('submission_id').notNull().references(() => evidenceSubmissions.id),
+    /** The submission that holds the file; null while it is only staged in a draft. */
+    submissionId: integer('submission_id').references(() => evidenceSubmissions.id),
+    /** While staged: the round whose draft holds it (null once submitted, or for files sent with the submission). */
+    stagedFor: integer('staged_for').references(() => evidenceRequests.id),
     merchantId: text('merchant_id').notNull(),
     position: integer('position').notNull(),
     fileName: text('file_name').notNull(),
@@ -95,7 +98,41 @@ export const evidenceFiles = sqliteTable(
     byteSize: integer('byte_size').notNull(),
     sha256: text('sha256').notNull(),
   },
-  (t) => [index('evidence_files_submission_idx').on(t.submissionId, t.position)],
+  (t) => [
+    index('evidence_files_submission_idx').on(t.submissionId, t.position),
+    index('evidence_files_staged_idx').on(t.stagedFor, t.position).where(sql`staged_for IS NOT NULL`),
+    index('evidence_files_sha256_idx').on(t.sha256),
+  ],
+);
+
+/** The merchant's unsent answer to an OPEN round; deleted when the round closes. Its files are evidence_files rows with staged_for set. */
+// Keyed by a unique index, not a primary key: SQLite's integer primary key would be optional on insert.
+export const evidenceDrafts = sqliteTable('evidence_drafts', {
+  requestId: integer('request_id').notNull().references(() => evidenceRequests.id),
+  merchantId: text('merchant_id').notNull(),
+  explanation: text('explanation').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}, (t) => [uniqueIndex('evidence_drafts_request_uq').on(t.requestId)]);
+
+/**
+ * Unfinished resumable (tus) uploads into a round's draft. The bytes so far are in
+ * DATA_DIR/uploads/<id>.part; `offset` counts only bytes already synced to that file.
+ */
+export const uploads = sqliteTable(
+  'uploads',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id').notNull(),
+    requestId: integer('request_id').notNull().references(() => evidenceRequests.id),
+    fileName: text('file_name').notNull(),
+    length: integer('length').notNull(),
+    offset: integer('offset').notNull(),
+    /** Sniffed once the first bytes arrived; null before. */
+    contentType: text('content_type'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('uploads_request_idx').on(t.requestId), index('uploads_expires_idx').on(t.expiresAt)],
 );
 
 export const afterSaleLogs = sqliteTable(
