@@ -153,7 +153,7 @@ export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
   let ready: Ready;
   try {
     const { url } = await service.event<{ url: string }>('listening');
-    const caughtUp = service.event<Ready>('ready', 900_000);
+    const caughtUp = service.event<Ready>('ready', ctx.quick ? 120_000 : 900_000);
     load = ctx.catchUpAlone ? (await caughtUp, []) : await workbenchLoad(url, token, WORKBENCH_EVERY_MS, caughtUp);
     ready = await caughtUp;
     const [{ n: expired }] = await service.request<[{ n: number }]>('sql', {

@@ -15,7 +15,7 @@ export interface Store {
   dataDir: string;
   /** What the seed and the raw baselines take: the SQLite file's path or the PostgreSQL URL. */
   target: string;
-  /** DATABASE_URL for the service on PostgreSQL; nothing on SQLite. */
+  /** DATABASE_URL for the service: the PostgreSQL URL, or empty (unset) for SQLite. */
   env: Record<string, string>;
   /** The service's own connection (migrated), for in-process measurements. */
   open(options?: OpenOptions): Promise<Db>;
@@ -30,7 +30,8 @@ function sqliteStore(dataDir: string): Store {
     dialect: 'sqlite',
     dataDir,
     target: file,
-    env: {},
+    // The SQLite file even if the bench's own environment names a PostgreSQL database.
+    env: { DATABASE_URL: '' },
     open: async (options) => openSqlite(file, options),
     async copy(_name, dir) {
       const copy = sqliteStore(dir);
