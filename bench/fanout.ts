@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { spawnChild } from './lib/child.ts';
-import { dbFile, gid, KiB, percentile, pool, REQUEST_EVIDENCE, serviceEnv, sleep, type BenchContext, type Figure } from './lib/common.ts';
+import { gid, KiB, percentile, pool, REQUEST_EVIDENCE, serviceEnv, sleep, type BenchContext, type Figure } from './lib/common.ts';
 import { closeBoxes, openBoxes, type BoxEvent } from './lib/sockets.ts';
 import { seedShops, shopId } from './lib/seed.ts';
 
@@ -55,9 +55,9 @@ async function rawBroadcast(ctx: BenchContext, sockets: number, shops: number, t
 export async function fanout(ctx: BenchContext): Promise<Figure[]> {
   const sockets = ctx.quick ? 200 : 10_000;
   const shops = ctx.quick ? 20 : 1_000;
-  const dataDir = ctx.dir('fanout');
-  const { afterSaleIds } = seedShops(dbFile(dataDir), { shops, perShop: 1, now: Date.now() });
-  const service = spawnChild('service.ts', serviceEnv(ctx, dataDir), 'service-fanout');
+  const store = await ctx.store('fanout');
+  const { afterSaleIds } = await seedShops(store.target, { shops, perShop: 1, now: Date.now() });
+  const service = spawnChild('service.ts', serviceEnv(ctx, store), 'service-fanout');
   let boxes: Awaited<ReturnType<typeof openBoxes>> = [];
   try {
     const url = (await service.event<{ url: string }>('ready')).url;

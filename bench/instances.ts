@@ -43,7 +43,7 @@ export async function instances(ctx: BenchContext): Promise<Figure[]> {
   try {
     const databaseUrl = await createTestDatabase(found.adminUrl, 'bench_instances');
     const shared = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, FILES_DIR: ctx.dir('instances-files') };
-    for (const name of ['a', 'b']) children.push(spawnChild('service.ts', serviceEnv(ctx, ctx.dir(`instance-${name}`), shared), `service-${name}`));
+    for (const name of ['a', 'b']) children.push(spawnChild('service.ts', serviceEnv(ctx, { dataDir: ctx.dir(`instance-${name}`), env: {} }, shared), `service-${name}`));
     const [a, b] = await Promise.all(children.map((c) => c.event<{ url: string }>('ready').then((r) => r.url)));
     const platform = await ctx.auth.sign({ role: 'platform', sub: 'bench-agent' });
     const token = (m: string) => ctx.auth.sign({ role: 'merchant', sub: `${m}-staff`, merchantId: m });

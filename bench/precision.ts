@@ -1,5 +1,5 @@
 import { spawnChild } from './lib/child.ts';
-import { dbFile, gid, gql, percentile, REQUEST_EVIDENCE, sleep, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
+import { gid, gql, percentile, REQUEST_EVIDENCE, sleep, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
 import { closeBoxes, openBoxes, type Box, type BoxEvent } from './lib/sockets.ts';
 import { seedShops, shopId } from './lib/seed.ts';
 
@@ -13,9 +13,9 @@ export async function precision(ctx: BenchContext): Promise<Figure[]> {
   const perShop = ctx.quick ? 5 : 10;
   const spreadMs = ctx.quick ? 2_000 : 10_000;
   const windowMs = ctx.quick ? 2_000 : 10_000;
-  const dataDir = ctx.dir('precision');
-  const { afterSaleIds } = seedShops(dbFile(dataDir), { shops, perShop, now: Date.now() });
-  const env = serviceEnv(ctx, dataDir, { EVIDENCE_WINDOW: `${windowMs}ms`, REMINDER_LEAD: `${windowMs / 2}ms` });
+  const store = await ctx.store('precision');
+  const { afterSaleIds } = await seedShops(store.target, { shops, perShop, now: Date.now() });
+  const env = serviceEnv(ctx, store, { EVIDENCE_WINDOW: `${windowMs}ms`, REMINDER_LEAD: `${windowMs / 2}ms` });
   const service = spawnChild('service.ts', env, 'service-precision');
   let boxes: Box[] = [];
   try {

@@ -81,7 +81,7 @@ async function measure(child: Child, bytes: number, run: () => Promise<void>) {
 
 export async function resumable(ctx: BenchContext): Promise<Figure[]> {
   const size = ctx.quick ? 8 * MiB : 200 * MiB;
-  const service = spawnChild('service.ts', serviceEnv(ctx, ctx.dir('tus-service'), {}), 'service-tus');
+  const service = spawnChild('service.ts', serviceEnv(ctx, { dataDir: ctx.dir('tus-service'), env: {} }), 'service-tus');
   const raw = spawnChild('raw-tus.ts', { DATA_DIR: ctx.dir('tus-raw') }, 'raw-tus');
   try {
     const url = (await service.event<{ url: string }>('ready')).url;

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Auth } from '../src/auth.ts';
 import { BENCH_DIR, childNodeArgs } from './lib/child.ts';
 import { met, type BenchContext, type Figure } from './lib/common.ts';
+import { createStore, stopPostgres, type Dialect } from './lib/store.ts';
 import { deadlines } from './deadlines.ts';
 import { fanout } from './fanout.ts';
 import { instances } from './instances.ts';
@@ -17,7 +18,11 @@ import { workbench } from './workbench.ts';
  * `npm run bench` runs every figure at full size (minutes); `-- --quick` runs
  * them at tiny sizes in seconds, so they never rot; `-- --only uploads,fanout`
  * runs some; `-- --profile` writes a CPU profile of every child process to
- * bench/profiles/. Prints a table and writes bench/results.json (or --out).
+ * bench/profiles/; `-- --db pg` runs them on PostgreSQL (a throwaway server,
+ * or TEST_DATABASE_URL's), `-- --db sqlite,pg` on both, one after the other.
+ * Prints a table and writes bench/results.json (or --out); PostgreSQL's keys
+ * start with `pg.`. `-- --catch-up-alone` runs the deadline catch-up with no
+ * workbench requests beside it (its latency rows are then left out).
  */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   workbench,
@@ -35,8 +40,12 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    db: { type: 'string', default: 'sqlite' },
+    'catch-up-alone': { type: 'boolean', default: false },
   },
 });
+const dialects = values.db!.split(',') as Dialect[];
+for (const d of dialects) if (d !== 'sqlite' && d !== 'pg') throw new Error(`--db ${d}: the databases are sqlite and pg`);
 const quick = values.quick!;
 const only = values.only ? values.only.split(',') : Object.keys(SCENARIOS);
 const out = path.resolve(values.out ?? path.join(BENCH_DIR, 'results.json'));
@@ -85,50 +94,74 @@ function table(figures: Figure[]): string {
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-bench-'));
 const secret = `bench-${Math.random().toString(36).slice(2)}-secret-0123456789`;
 const notes: Record<string, string> = {};
-const ctx: BenchContext = {
+const context = (db: Dialect): BenchContext => ({
   quick,
+  catchUpAlone: values['catch-up-alone']!,
+  db,
   secret,
   auth: new Auth(secret),
   dir(name) {
-    const dir = path.join(root, name);
+    const dir = path.join(root, db, name);
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   },
+  store(name) {
+    return createStore(db, this.dir(name), name);
+  },
   log: (...args) => console.log('  ', ...args),
   note(title, text) {
-    notes[title] = text;
+    notes[db === 'pg' ? `PostgreSQL: ${title}` : title] = text;
   },
-};
+});
+/** PostgreSQL's figures sit beside SQLite's in one file: `pg.workbench.ratio` beside `workbench.ratio`. */
+const marked = (db: Dialect, f: Figure): Figure => (db === 'pg' ? { ...f, key: `pg.${f.key}`, label: `PostgreSQL: ${f.label}` } : f);
 
 const started = Date.now();
 const figures: Figure[] = [];
 const failures: Record<string, string> = {};
+const loads: Record<string, number[]> = {};
+// Stopped from outside (Ctrl-C, a timeout): the throwaway PostgreSQL must not outlive the run.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping`);
+    void stopPostgres().finally(() => process.exit(130));
+  });
+}
 try {
-  for (const name of only) {
-    const scenario = SCENARIOS[name];
-    if (!scenario) throw new Error(`no scenario "${name}"; there are ${Object.keys(SCENARIOS).join(', ')}`);
-    console.log(`${name}${quick ? ' (quick)' : ''}`);
-    const t0 = performance.now();
-    try {
-      figures.push(...(await scenario(ctx)));
-    } catch (error) {
-      failures[name] = String((error as Error).stack ?? error);
-      console.error(`  ${name} failed:`, error);
+  for (const db of dialects) {
+    const ctx = context(db);
+    for (const name of only) {
+      const scenario = SCENARIOS[name];
+      if (!scenario) throw new Error(`no scenario "${name}"; there are ${Object.keys(SCENARIOS).join(', ')}`);
+      const title = db === 'pg' ? `pg.${name}` : name;
+      console.log(`${title}${quick ? ' (quick)' : ''}, load average ${os.loadavg()[0]!.toFixed(2)}`);
+      const t0 = performance.now();
+      try {
+        figures.push(...(await scenario(ctx)).map((f) => marked(db, f)));
+      } catch (error) {
+        failures[title] = String((error as Error).stack ?? error);
+        console.error(`  ${title} failed:`, error);
+      }
+      // The machine is shared: the 1-minute load average as the scenario ends says what else ran beside it.
+      loads[title] = os.loadavg().map((l) => Math.round(l * 100) / 100);
+      console.log(`   ${title}: ${((performance.now() - t0) / 1000).toFixed(1)} s, load average ${loads[title]!.join(' ')}`);
     }
-    console.log(`   ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 } finally {
+  await stopPostgres();
   fs.rmSync(root, { recursive: true, force: true });
 }
 
 const results = {
   mode: quick ? 'quick' : 'full',
+  databases: dialects,
   startedAt: new Date(started).toISOString(),
   durationSeconds: Math.round((Date.now() - started) / 1000),
   machine: machine(),
   figures: Object.fromEntries(
     figures.map((f) => [f.key, { label: f.label, value: f.value, unit: f.unit, baseline: f.baseline, target: f.target, met: met(f) }]),
   ),
+  loadAverages: loads,
   notes,
   failures,
 };

@@ -75,7 +75,7 @@ export async function uploads(ctx: BenchContext): Promise<Figure[]> {
   const big = ctx.quick ? 8 * MiB : 200 * MiB;
   const concurrent = ctx.quick ? 4 : 20;
   const each = ctx.quick ? 2 * MiB : 25 * MiB;
-  const env = serviceEnv(ctx, ctx.dir('upload-service'), {});
+  const env = serviceEnv(ctx, await ctx.store('upload-service'), {});
   const service = spawnChild('service.ts', env, 'service-upload');
   const raw = spawnChild('raw-upload.ts', { DATA_DIR: ctx.dir('upload-raw') }, 'raw-upload');
   try {

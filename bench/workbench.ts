@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { spawnChild, type Child } from './lib/child.ts';
-import { dbFile, gql, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
+import { gql, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
 import { BENCH_SHOP, seedWorkbench } from './lib/seed.ts';
 import { comparable, WORKBENCH_QUERY } from './workbench-query.ts';
 
@@ -33,15 +33,15 @@ async function statementsFor(child: Child, url: string, token: string, first: nu
 }
 
 export async function workbench(ctx: BenchContext): Promise<Figure[]> {
-  const dataDir = ctx.dir('workbench');
+  const store = await ctx.store('workbench');
   const size = ctx.quick ? { afterSales: 2_000, logsPerAfterSale: 10, shops: 20 } : { afterSales: 100_000, logsPerAfterSale: 10, shops: 1_000 };
   const seconds = ctx.quick ? 1 : 20;
   const t0 = performance.now();
-  seedWorkbench(dbFile(dataDir), { ...size, now: Date.now() });
+  await seedWorkbench(store.target, { ...size, now: Date.now() });
   ctx.log(`seeded ${size.afterSales} after-sales, ${size.afterSales * size.logsPerAfterSale} log lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const token = await ctx.auth.sign({ role: 'merchant', sub: `${BENCH_SHOP}-staff`, merchantId: BENCH_SHOP });
   // No sweep during the measurement: nothing in this database is due for hours.
-  const env = serviceEnv(ctx, dataDir, { SWEEP_INTERVAL: '1h' });
+  const env = serviceEnv(ctx, store, { SWEEP_INTERVAL: '1h' });
 
   // Statements per request, and the answer the baseline must match.
   const counting = spawnChild('service.ts', { ...env, BENCH_COUNT_STATEMENTS: '1' }, 'service-statements');
@@ -58,7 +58,9 @@ export async function workbench(ctx: BenchContext): Promise<Figure[]> {
     await counting.stop();
   }
 
-  const raw = spawnChild('raw-workbench.ts', { DATA_DIR: dataDir, AUTH_SECRET: ctx.secret }, 'raw-workbench');
+  const raw = ctx.db === 'pg'
+    ? spawnChild('raw-workbench-pg.ts', { DATABASE_URL: store.target, AUTH_SECRET: ctx.secret }, 'raw-workbench-pg')
+    : spawnChild('raw-workbench.ts', { DATA_DIR: store.dataDir, AUTH_SECRET: ctx.secret }, 'raw-workbench');
   const service = spawnChild('service.ts', env, 'service-workbench');
   try {
     const rawUrl = (await raw.event<{ url: string }>('ready')).url;

@@ -1,12 +1,22 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { openPostgres } from '../../src/db/dialects/postgres.ts';
 import { openSqlite } from '../../src/db/dialects/sqlite.ts';
+
+/** One table's rows as the seed pushes them. */
+export interface Bulk {
+  push(...row: unknown[]): void;
+}
 
 /**
  * Multi-row INSERTs through one prepared statement per table: far faster than
  * one statement per row, and only bench code writes SQL this way.
  */
-export class Bulk {
+export class SqliteBulk implements Bulk {
   private readonly values: unknown[] = [];
   private readonly full: Database.Statement;
   private readonly rowsPerStatement: number;
@@ -62,12 +72,20 @@ export const COLUMNS = {
 
 export type Table = keyof typeof COLUMNS;
 
+export type Fill = (tables: Record<Table, Bulk>) => void;
+
+/** Where a seed goes: a SQLite file's path, or a PostgreSQL URL (postgres://…). */
+export async function bulkLoad(target: string, fill: Fill): Promise<void> {
+  if (/^postgres(ql)?:\/\//.test(target)) await bulkLoadPostgres(target, fill);
+  else bulkLoadSqlite(target, fill);
+}
+
 /**
  * Creates the schema with the service's own migrations, then hands a raw
  * connection tuned for loading (no journal, indexes dropped and rebuilt once
  * at the end, which is much cheaper than keeping them up to date row by row).
  */
-export function bulkLoad(file: string, fill: (tables: Record<Table, Bulk>, db: Database.Database) => void): void {
+function bulkLoadSqlite(file: string, fill: Fill): void {
   // Opening migrates; SQLite's close has nothing to wait for, so it is done when the call returns.
   void openSqlite(file).close();
   const db = new Database(file);
@@ -81,10 +99,10 @@ export function bulkLoad(file: string, fill: (tables: Record<Table, Bulk>, db: D
     .all() as { name: string; sql: string }[];
   for (const { name } of indexes) db.exec(`DROP INDEX ${name}`);
   const tables = Object.fromEntries(
-    Object.entries(COLUMNS).map(([table, columns]) => [table, new Bulk(db, table, [...columns])]),
-  ) as Record<Table, Bulk>;
+    Object.entries(COLUMNS).map(([table, columns]) => [table, new SqliteBulk(db, table, [...columns])]),
+  ) as Record<Table, SqliteBulk>;
   db.transaction(() => {
-    fill(tables, db);
+    fill(tables);
     for (const bulk of Object.values(tables)) bulk.flush();
   })();
   for (const { sql } of indexes) db.exec(sql);
@@ -94,4 +112,79 @@ export function bulkLoad(file: string, fill: (tables: Record<Table, Bulk>, db: D
   const fd = fs.openSync(file, 'r+');
   fs.fsyncSync(fd);
   fs.closeSync(fd);
+}
+
+/** One value in COPY's text format: \N for NULL, and backslash, tab, newline and CR escaped. */
+function copyText(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : s;
+}
+
+/** Rows in COPY's text format, kept in chunks of a few thousand lines until the load sends them. */
+class CopyBulk implements Bulk {
+  readonly chunks: string[] = [];
+  private lines: string[] = [];
+  count = 0;
+
+  push(...row: unknown[]): void {
+    this.lines.push(row.map(copyText).join('\t'));
+    this.count++;
+    if (this.lines.length === 5000) this.flush();
+  }
+
+  flush(): void {
+    if (this.lines.length) this.chunks.push(`${this.lines.join('\n')}\n`);
+    this.lines = [];
+  }
+}
+
+/** Tables in the order their foreign keys need. */
+const LOAD_ORDER: Table[] = ['merchants', 'after_sales', 'evidence_requests', 'evidence_submissions', 'evidence_files', 'after_sale_logs', 'messages'];
+
+/**
+ * PostgreSQL: the service's own migrations create the schema; then the
+ * indexes (other than primary keys) and foreign keys are dropped, every table
+ * is loaded with one COPY, the indexes are built and the foreign keys checked
+ * once each, identity sequences are moved past the seeded ids, and VACUUM
+ * ANALYZE leaves the statistics and visibility map a long-running database
+ * would have.
+ */
+async function bulkLoadPostgres(url: string, fill: Fill): Promise<void> {
+  await (await openPostgres(url)).close();
+  const tables = Object.fromEntries(LOAD_ORDER.map((t) => [t, new CopyBulk()])) as Record<Table, CopyBulk>;
+  fill(tables);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: fks } = await client.query<{ table: string; name: string; def: string }>(
+      `SELECT conrelid::regclass::text AS table, conname AS name, pg_get_constraintdef(oid) AS def
+       FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+    );
+    const { rows: indexes } = await client.query<{ name: string; def: string }>(
+      `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+       WHERE i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
+    );
+    for (const fk of fks) await client.query(`ALTER TABLE ${fk.table} DROP CONSTRAINT "${fk.name}"`);
+    for (const index of indexes) await client.query(`DROP INDEX "${index.name}"`);
+    for (const table of LOAD_ORDER) {
+      const bulk = tables[table];
+      bulk.flush();
+      if (bulk.count === 0) continue;
+      const chunks = bulk.chunks.splice(0);
+      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${COLUMNS[table].join(',')}) FROM STDIN`)));
+    }
+    await client.query('SET maintenance_work_mem = \'256MB\'');
+    for (const index of indexes) await client.query(index.def);
+    for (const fk of fks) await client.query(`ALTER TABLE ${fk.table} ADD CONSTRAINT "${fk.name}" ${fk.def}`);
+    const { rows: identities } = await client.query<{ table: string; column: string }>(
+      `SELECT table_name AS table, column_name AS column FROM information_schema.columns WHERE table_schema = 'public' AND is_identity = 'YES'`,
+    );
+    for (const { table, column } of identities) {
+      await client.query(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), coalesce((SELECT max(${column}) FROM ${table}), 0) + 1, false)`);
+    }
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
 }

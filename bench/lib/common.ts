@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Auth } from '../../src/auth.ts';
+import type { Dialect, Store } from './store.ts';
 
 export interface Figure {
   /** Stable key in results.json, e.g. `workbench.ratio`. */
@@ -16,8 +15,14 @@ export interface Figure {
 
 export interface BenchContext {
   quick: boolean;
+  /** `--catch-up-alone`: the deadline catch-up without merchants using the workbench beside it. */
+  catchUpAlone: boolean;
+  /** The database the service runs on in this pass (`--db`). */
+  db: Dialect;
   /** A fresh folder for this scenario's data; removed after the run. */
   dir(name: string): string;
+  /** A fresh folder and a fresh database of `db`'s kind (the SQLite file in the folder, or a PostgreSQL database). */
+  store(name: string): Promise<Store>;
   secret: string;
   auth: Auth;
   log(...args: unknown[]): void;
@@ -68,21 +73,17 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T, inde
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function serviceEnv(ctx: BenchContext, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(ctx: BenchContext, store: Pick<Store, 'dataDir' | 'env'>, extra: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'production',
     AUTH_SECRET: ctx.secret,
-    DATA_DIR: dataDir,
+    DATA_DIR: store.dataDir,
+    ...store.env,
     HOST: '127.0.0.1',
     PORT: '0',
     SEED: 'none',
     ...extra,
   };
-}
-
-export function dbFile(dataDir: string): string {
-  fs.mkdirSync(dataDir, { recursive: true });
-  return path.join(dataDir, 'evidence.db');
 }
 
 export const REQUEST_EVIDENCE = `mutation($input: RequestEvidenceInput!) {

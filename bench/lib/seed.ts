@@ -98,10 +98,10 @@ function merchants(t: Record<Table, Bulk>, shops: number, now: number): void {
  * `logsPerAfterSale` log lines each. No round is due or needs a reminder
  * within the next hour, so starting the service writes nothing.
  */
-export function seedWorkbench(file: string, opts: { afterSales: number; logsPerAfterSale: number; shops: number; now: number }): void {
+export async function seedWorkbench(target: string, opts: { afterSales: number; logsPerAfterSale: number; shops: number; now: number }): Promise<void> {
   const { now } = opts;
   const rnd = random(1);
-  bulkLoad(file, (t) => {
+  await bulkLoad(target, (t) => {
     const ids = new Ids();
     merchants(t, opts.shops, now);
     for (let id = 1; id <= opts.afterSales; id++) {
@@ -140,11 +140,11 @@ export function seedWorkbench(file: string, opts: { afterSales: number; logsPerA
  * the rest belongs to the bench shop and waits for evidence (not due), the
  * others are resolved. Reminders that were due went out before the downtime.
  */
-export function seedDeadlines(file: string, opts: { rounds: number; due: number; shops: number; now: number }): void {
+export async function seedDeadlines(target: string, opts: { rounds: number; due: number; shops: number; now: number }): Promise<void> {
   const { now } = opts;
   const rnd = random(2);
   const afterSales = Math.ceil(opts.rounds / 5);
-  bulkLoad(file, (t) => {
+  await bulkLoad(target, (t) => {
     const ids = new Ids();
     merchants(t, opts.shops, now);
     for (let id = 1; id <= afterSales; id++) {
@@ -181,9 +181,9 @@ export function seedDeadlines(file: string, opts: { rounds: number; due: number;
  * is handling (ready for requestEvidence) and one old, read message, which a
  * subscription with `after` set before it replays to show it is live.
  */
-export function seedShops(file: string, opts: { shops: number; perShop: number; now: number }): { afterSaleIds: Map<string, number[]> } {
+export async function seedShops(target: string, opts: { shops: number; perShop: number; now: number }): Promise<{ afterSaleIds: Map<string, number[]> }> {
   const afterSaleIds = new Map<string, number[]>();
-  bulkLoad(file, (t) => {
+  await bulkLoad(target, (t) => {
     const ids = new Ids();
     for (let m = 0; m < opts.shops; m++) t.merchants.push(shopId(m), shopId(m), opts.now - DAY);
     let id = 0;
