@@ -2,6 +2,7 @@ import { and, asc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './database.ts';
 import { InvalidInputError } from './errors.ts';
 import { appendLog, type Actor } from './logs.ts';
+import { isOpen } from './rounds.ts';
 import type { AfterSaleRow, AfterSaleType, EvidenceRequestRow } from './schema.ts';
 import { cleanText } from './text.ts';
 
@@ -137,7 +138,7 @@ function filtersAfterSale(shape: AwaitingShape): boolean {
 
 function awaitingConditions(db: Db, shape: AwaitingShape): SQL[] {
   const { afterSales, evidenceRequests } = db.t;
-  const where: SQL[] = [eq(evidenceRequests.merchantId, sql.placeholder('merchantId')), eq(evidenceRequests.status, 'OPEN')];
+  const where: SQL[] = [eq(evidenceRequests.merchantId, sql.placeholder('merchantId')), isOpen(evidenceRequests)];
   if (shape.dueWithin) where.push(lte(evidenceRequests.dueAt, sql.placeholder('dueBefore')));
   if (shape.type) where.push(eq(afterSales.type, sql.placeholder('type')));
   if (shape.appliedAfter) where.push(gte(afterSales.appliedAt, sql.placeholder('appliedAfter')));
@@ -229,7 +230,7 @@ export async function shopWithNearestDeadline(db: Db): Promise<string | null> {
   const [row] = await db.q
     .select({ merchantId: evidenceRequests.merchantId })
     .from(evidenceRequests)
-    .where(eq(evidenceRequests.status, 'OPEN'))
+    .where(isOpen(evidenceRequests))
     .orderBy(asc(evidenceRequests.dueAt))
     .limit(1);
   return row?.merchantId ?? null;

@@ -2,7 +2,7 @@ import type { SQL } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { Changes } from './changes.ts';
-import type { Tables } from './schema.ts';
+import type { AfterSaleLogRow, Tables } from './schema.ts';
 
 /**
  * The query builder the rules use: PostgreSQL's, typed. On SQLite the same
@@ -60,6 +60,13 @@ export interface Db {
   ids(list: readonly number[]): unknown;
   /** A relation `wanted(value)` of the ids bound to `placeholder`, to join against. */
   idsRelation(placeholder: string): SQL;
+  /**
+   * The first `limit` log lines after line `afterId` of each after-sale in
+   * `afterSaleIds`, ordered by after-sale and id: for each, the index yields
+   * its first lines and stops (SQLite: a correlated IN; PostgreSQL: a
+   * LATERAL join, as it does not decorrelate the former).
+   */
+  firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]>;
   /** ASCII-case-insensitive `LIKE` with `\` as the escape character, on both dialects. */
   likeIgnoringCase(column: PgColumn, pattern: SQL): SQL;
   /**

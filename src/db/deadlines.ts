@@ -3,7 +3,7 @@ import type { Db } from './database.ts';
 import { discardDrafts } from './drafts.ts';
 import { appendLog, SYSTEM } from './logs.ts';
 import { createMessage } from './messages.ts';
-import { iso, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
+import { iso, isOpen, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
@@ -28,7 +28,7 @@ async function expireRound(tx: Db, { round, afterSale }: DueRound, now: number):
     tx.q
       .update(evidenceRequests)
       .set({ status: 'EXPIRED', closedAt: value('now') })
-      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), isOpen(evidenceRequests), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
       .returning({ id: evidenceRequests.id }),
   );
   if ((await claim.execute({ id: round.id, now })).length !== 1) return false;
@@ -53,6 +53,12 @@ async function expireRound(tx: Db, { round, afterSale }: DueRound, now: number):
 
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
 export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number; dueAts: number[] }> {
+  // Most sweeps find nothing: a plain read says so without a write transaction (or SQLite's write lock).
+  const { evidenceRequests: rounds } = db.t;
+  const anyDue = db.prepared('deadlines.anyExpiry', () =>
+    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).limit(1),
+  );
+  if ((await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     // The after-sales come with their rounds: one statement per batch instead of one per round.
@@ -65,7 +71,7 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
           })
           .from(evidenceRequests)
           .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
-          .where(and(eq(evidenceRequests.status, 'OPEN'), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+          .where(and(isOpen(evidenceRequests), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
           .orderBy(asc(evidenceRequests.dueAt))
           .limit(sql.placeholder('limit')),
         afterSales,
@@ -87,6 +93,15 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
 
 /** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
 export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): Promise<{ count: number }> {
+  const { evidenceRequests: rounds } = db.t;
+  const anyDue = db.prepared('deadlines.anyReminder', () =>
+    db.q
+      .select({ id: rounds.id })
+      .from(rounds)
+      .where(and(isOpen(rounds), isNull(rounds.remindedAt), lt(rounds.dueAt, sql.placeholder('remindBefore')), gt(rounds.dueAt, sql.placeholder('now'))))
+      .limit(1),
+  );
+  if ((await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     const select = tx.prepared('deadlines.dueReminders', () =>
@@ -97,7 +112,7 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
           .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
           .where(
             and(
-              eq(evidenceRequests.status, 'OPEN'),
+              isOpen(evidenceRequests),
               isNull(evidenceRequests.remindedAt),
               lt(evidenceRequests.dueAt, sql.placeholder('remindBefore')),
               gt(evidenceRequests.dueAt, sql.placeholder('now')),
@@ -112,7 +127,7 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
       tx.q
         .update(evidenceRequests)
         .set({ remindedAt: value('now') })
-        .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt)))
+        .where(and(eq(evidenceRequests.id, sql.placeholder('id')), isOpen(evidenceRequests), isNull(evidenceRequests.remindedAt)))
         .returning({ id: evidenceRequests.id }),
     );
     const due = await select.execute({ now, remindBefore: now + leadMs, limit });
@@ -135,13 +150,13 @@ export async function nextDeadlineInstant(db: Db, leadMs: number): Promise<numbe
     db.q
       .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})`.mapWith(Number) })
       .from(evidenceRequests)
-      .where(eq(evidenceRequests.status, 'OPEN')),
+      .where(isOpen(evidenceRequests)),
   );
   const reminder = db.prepared('deadlines.nextReminder', () =>
     db.q
       .select({ at: sql<number | null>`min(${evidenceRequests.dueAt})`.mapWith(Number) })
       .from(evidenceRequests)
-      .where(and(eq(evidenceRequests.status, 'OPEN'), isNull(evidenceRequests.remindedAt))),
+      .where(and(isOpen(evidenceRequests), isNull(evidenceRequests.remindedAt))),
   );
   const [[e], [r]] = await Promise.all([expiry.execute(), reminder.execute()]);
   const expiryAt = e?.at;

@@ -4,7 +4,7 @@ import { InvalidStateError, NotFoundError } from './errors.ts';
 import { discardDrafts } from './drafts.ts';
 import { appendLog, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
-import { closeRound, iso, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from './rounds.ts';
+import { closeRound, iso, isOpen, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from './rounds.ts';
 import type { AfterSaleRow, EvidenceFileRow, EvidenceRequestRow, EvidenceSubmissionRow, Outcome } from './schema.ts';
 import { cleanText, optionalText } from './text.ts';
 
@@ -67,7 +67,7 @@ async function openRoundOf(tx: Db, afterSaleId: number): Promise<EvidenceRequest
   const [round] = await tx.q
     .select()
     .from(evidenceRequests)
-    .where(and(eq(evidenceRequests.afterSaleId, afterSaleId), eq(evidenceRequests.status, 'OPEN')));
+    .where(and(eq(evidenceRequests.afterSaleId, afterSaleId), isOpen(evidenceRequests)));
   return round;
 }
 

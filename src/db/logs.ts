@@ -1,5 +1,4 @@
-import { and, eq, getTableColumns, gt, inArray, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';
 import type { AfterSaleLogRow, LogAction, LogActor } from './schema.ts';
 
@@ -48,23 +47,8 @@ export async function appendLog(
 export async function firstLogsOf(db: Db, afterSaleIds: readonly number[], first: number, afterId: number | null) {
   const byAfterSale = new Map<number, { rows: AfterSaleLogRow[]; hasNextPage: boolean }>();
   if (afterSaleIds.length === 0) return byAfterSale;
-  const { afterSaleLogs } = db.t;
-  const select = db.prepared('logs.firstOf', () => {
-    const page = alias(afterSaleLogs, 'page');
-    const firstIds = db.q
-      .select({ id: page.id })
-      .from(page)
-      .where(and(eq(page.afterSaleId, sql`wanted.value`), gt(page.id, sql.placeholder('afterId'))))
-      .orderBy(page.id)
-      .limit(sql.placeholder('limit'));
-    return db.q
-      .select(getTableColumns(afterSaleLogs))
-      .from(db.idsRelation('ids'))
-      .innerJoin(afterSaleLogs, inArray(afterSaleLogs.id, firstIds))
-      .orderBy(afterSaleLogs.afterSaleId, afterSaleLogs.id);
-  });
   // Log ids start at 1, so "after 0" is "from the start".
-  const rows = await select.execute({ ids: db.ids([...new Set(afterSaleIds)]), afterId: afterId ?? 0, limit: first + 1 });
+  const rows = await db.firstLogLines([...new Set(afterSaleIds)], afterId ?? 0, first + 1);
   for (const id of afterSaleIds) byAfterSale.set(id, { rows: [], hasNextPage: false });
   for (const row of rows) {
     const entry = byAfterSale.get(row.afterSaleId)!;

@@ -3,7 +3,7 @@ import type { Db } from './database.ts';
 import { NotFoundError } from './errors.ts';
 import { appendLog, SYSTEM, type Actor } from './logs.ts';
 import { createMessage } from './messages.ts';
-import type { AfterSaleRow, EvidenceRequestRow, Outcome } from './schema.ts';
+import type { AfterSaleRow, EvidenceRequestRow, Outcome, Tables } from './schema.ts';
 
 // The rules every evidence round follows, shared by the platform's steps, the
 // merchant's submission and the deadline scheduler.
@@ -29,6 +29,13 @@ export function secondsRemaining(round: EvidenceRequestRow, now: number): number
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * `status = 'OPEN'` with the word in the SQL text, not a bound value: the
+ * partial indexes on open rounds then match every plan PostgreSQL makes,
+ * including the generic plans it switches prepared statements to.
+ */
+export const isOpen = (rounds: Tables['evidenceRequests']) => sql`${rounds.status} = 'OPEN'`;
 
 /** A placeholder where drizzle's types want an SQL value (UPDATE ... SET). */
 export const value = (name: string) => sql`${sql.placeholder(name)}`;
@@ -75,7 +82,7 @@ export async function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CAN
     tx.q
       .update(evidenceRequests)
       .set({ status: value('status'), closedAt: value('now') })
-      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), eq(evidenceRequests.status, 'OPEN')))
+      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), isOpen(evidenceRequests)))
       .returning({ id: evidenceRequests.id }),
   );
   const closed = await update.execute({ id: round.id, status, now });

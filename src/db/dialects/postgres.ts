@@ -1,4 +1,4 @@
-import { asc, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { PgColumn } from 'drizzle-orm/pg-core';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { noChanges, type Changes } from '../changes.ts';
 import type { Db, OpenOptions, Sql } from '../database.ts';
-import { postgresTables, type Tables } from '../schema.ts';
+import { postgresTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
 /** Advisory lock keys: one for migrations, one namespace for the message boxes' stream locks. */
@@ -107,6 +107,33 @@ class PostgresDb implements Db {
 
   idsRelation(placeholder: string): SQL {
     return sql`unnest(${sql.placeholder(placeholder)}::bigint[]) as wanted(value)`;
+  }
+
+  firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {
+    const { afterSaleLogs } = this.t;
+    const select = this.prepared('logs.firstOf', () => {
+      const firsts = this.q
+        .select()
+        .from(afterSaleLogs)
+        .where(and(eq(afterSaleLogs.afterSaleId, sql`wanted.value`), gt(afterSaleLogs.id, sql.placeholder('afterId'))))
+        .orderBy(afterSaleLogs.id)
+        .limit(sql.placeholder('limit'))
+        .as('firsts');
+      return this.q
+        .select({
+          id: firsts.id,
+          afterSaleId: firsts.afterSaleId,
+          at: firsts.at,
+          actor: firsts.actor,
+          actorId: firsts.actorId,
+          action: firsts.action,
+          summary: firsts.summary,
+        })
+        .from(this.idsRelation('ids'))
+        .crossJoinLateral(firsts)
+        .orderBy(firsts.afterSaleId, firsts.id);
+    });
+    return select.execute({ ids: this.ids(afterSaleIds), afterId, limit });
   }
 
   likeIgnoringCase(column: PgColumn, pattern: SQL): SQL {

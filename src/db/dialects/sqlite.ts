@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
-import { sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { alias, type PgColumn } from 'drizzle-orm/pg-core';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noChanges, type Changes } from '../changes.ts';
 import type { Db, OpenOptions, Sql } from '../database.ts';
-import { sqliteTables, type Tables } from '../schema.ts';
+import { sqliteTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 
@@ -90,6 +90,25 @@ class SqliteDb implements Db {
 
   idsRelation(placeholder: string): SQL {
     return sql`json_each(${sql.placeholder(placeholder)}) as wanted`;
+  }
+
+  firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {
+    const { afterSaleLogs } = this.t;
+    const select = this.prepared('logs.firstOf', () => {
+      const page = alias(afterSaleLogs, 'page');
+      const firstIds = this.q
+        .select({ id: page.id })
+        .from(page)
+        .where(and(eq(page.afterSaleId, sql`wanted.value`), gt(page.id, sql.placeholder('afterId'))))
+        .orderBy(page.id)
+        .limit(sql.placeholder('limit'));
+      return this.q
+        .select(getTableColumns(afterSaleLogs))
+        .from(this.idsRelation('ids'))
+        .innerJoin(afterSaleLogs, inArray(afterSaleLogs.id, firstIds))
+        .orderBy(afterSaleLogs.afterSaleId, afterSaleLogs.id);
+    });
+    return select.execute({ ids: this.ids(afterSaleIds), afterId, limit });
   }
 
   likeIgnoringCase(column: PgColumn, pattern: SQL): SQL {
