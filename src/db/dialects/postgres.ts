@@ -41,6 +41,7 @@ class PostgresDb implements Db {
   readonly t: Tables = postgresTables;
   private readonly lockedAfterSales = new Set<number>();
   private readonly lockedBoxes = new Set<string>();
+  private readonly statements = new Map<string, unknown>();
 
   constructor(
     readonly q: Sql,
@@ -92,9 +93,13 @@ class PostgresDb implements Db {
   }
 
   prepared<P>(key: string, build: () => { prepare(name: string): P }): P {
-    // A prepared query is bound to its session (the pool or one transaction), so it is built
-    // each time; the server keeps the parsed statement per connection under the name.
-    return build().prepare(key);
+    // A prepared query is bound to its session: the pool's are built once and kept, a transaction's
+    // each time (its session lives as long as it does). The server keeps the parsed statement per
+    // connection under the name either way.
+    if (this.changes) return build().prepare(key);
+    let statement = this.statements.get(key) as P | undefined;
+    if (statement === undefined) this.statements.set(key, (statement = build().prepare(key)));
+    return statement;
   }
 
   inIds(column: PgColumn | SQL, placeholder: string): SQL {
