@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './database.ts';
 import { discardDrafts } from './drafts.ts';
-import { appendLog, SYSTEM } from './logs.ts';
-import { createMessage } from './messages.ts';
-import { iso, isOpen, isReminderDue, resolveAfterSale, sendReminder, value } from './rounds.ts';
+import { appendLogs, SYSTEM } from './logs.ts';
+import { createMessages } from './messages.ts';
+import { iso, isOpen, isReminderDue, resolutionSummary, sendReminder, value } from './rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
@@ -21,34 +21,51 @@ async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow,
   await tx.lockMessageBoxes(batch.map((b) => b.afterSale.merchantId));
 }
 
-/** Expires one open, past-due round and decides for the buyer. False if someone else got there first. */
-async function expireRound(tx: Db, { round, afterSale }: DueRound, now: number): Promise<boolean> {
-  const { evidenceRequests } = tx.t;
-  const claim = tx.prepared('deadlines.claimExpiry', () =>
-    tx.q
-      .update(evidenceRequests)
-      .set({ status: 'EXPIRED', closedAt: value('now') })
-      .where(and(eq(evidenceRequests.id, sql.placeholder('id')), isOpen(evidenceRequests), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
-      .returning({ id: evidenceRequests.id }),
+/**
+ * Expires the batch's open, past-due rounds and decides each for the buyer,
+ * set-based: one conditional claim for all of them (a round someone else got
+ * to first is not among the claimed), then the after-sales, the log lines and
+ * the messages, each one statement for the whole batch.
+ */
+async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Promise<DueRound[]> {
+  if (due.length === 0) return [];
+  const { afterSales, evidenceRequests } = tx.t;
+  const claimed = await tx.q
+    .update(evidenceRequests)
+    .set({ status: 'EXPIRED', closedAt: now })
+    .where(and(tx.inIds(evidenceRequests.id, 'ids'), isOpen(evidenceRequests), lte(evidenceRequests.dueAt, now)))
+    .returning({ id: evidenceRequests.id })
+    .prepare('deadlines.claimExpiries')
+    .execute({ ids: tx.ids(due.map((d) => d.round.id)) });
+  const ids = new Set(claimed.map((c) => c.id));
+  const expired = due.filter((d) => ids.has(d.round.id));
+  if (expired.length === 0) return [];
+  const decision = { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null } as const;
+  await tx.q
+    .update(afterSales)
+    .set({ status: 'RESOLVED', outcome: decision.outcome, decidedBy: decision.decidedBy, decidedAt: now, opinion: null })
+    .where(tx.inIds(afterSales.id, 'ids'))
+    .prepare('deadlines.resolveExpired')
+    .execute({ ids: tx.ids(expired.map((d) => d.afterSale.id)) });
+  await appendLogs(
+    tx,
+    expired.flatMap(({ round, afterSale }) => [
+      { afterSaleId: afterSale.id, at: now, actor: SYSTEM, action: 'EVIDENCE_EXPIRED' as const, summary: `No evidence arrived by ${iso(round.dueAt)}` },
+      { afterSaleId: afterSale.id, at: now, actor: SYSTEM, action: 'ARBITRATION_RESOLVED' as const, summary: resolutionSummary(decision) },
+    ]),
   );
-  if ((await claim.execute({ id: round.id, now })).length !== 1) return false;
-  await appendLog(tx, {
-    afterSaleId: afterSale.id,
-    at: now,
-    actor: SYSTEM,
-    action: 'EVIDENCE_EXPIRED',
-    summary: `No evidence arrived by ${iso(round.dueAt)}`,
-  });
-  await resolveAfterSale(tx, afterSale, { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null }, SYSTEM, now);
-  await createMessage(tx, {
-    merchantId: afterSale.merchantId,
-    afterSaleId: afterSale.id,
-    kind: 'EVIDENCE_EXPIRED',
-    title: '举证已超时 Evidence expired',
-    body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
-    at: now,
-  });
-  return true;
+  await createMessages(
+    tx,
+    expired.map(({ round, afterSale }) => ({
+      merchantId: afterSale.merchantId,
+      afterSaleId: afterSale.id,
+      kind: 'EVIDENCE_EXPIRED' as const,
+      title: '举证已超时 Evidence expired',
+      body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
+      at: now,
+    })),
+  );
+  return expired;
 }
 
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
@@ -79,15 +96,9 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
     );
     const due = await select.execute({ now, limit });
     await lockBatch(tx, due);
-    const expired: number[] = [];
-    const dueAts: number[] = [];
-    for (const round of due) {
-      if (!(await expireRound(tx, round, now))) continue;
-      expired.push(round.round.id);
-      dueAts.push(round.round.dueAt);
-    }
-    await discardDrafts(tx, expired);
-    return { count: expired.length, dueAts };
+    const expired = await expireRounds(tx, due, now);
+    await discardDrafts(tx, expired.map((d) => d.round.id));
+    return { count: expired.length, dueAts: expired.map((d) => d.round.dueAt) };
   });
 }
 

@@ -39,6 +39,25 @@ export async function appendLog(
   return row;
 }
 
+type LogEntry = { afterSaleId: number; at: number; actor: Actor; action: LogAction; summary: string };
+
+/**
+ * Appends many log lines in one statement (a deadline batch). Their ids are
+ * taken under their after-sales' locks, in the order given.
+ */
+export async function appendLogs(tx: Db, entries: readonly LogEntry[]): Promise<AfterSaleLogRow[]> {
+  if (entries.length === 0) return [];
+  await tx.lockAfterSales(entries.map((e) => e.afterSaleId));
+  const { afterSaleLogs } = tx.t;
+  const values = entries.map((e) => ({ afterSaleId: e.afterSaleId, at: e.at, actor: e.actor.kind, actorId: e.actor.id, action: e.action, summary: e.summary }));
+  const inserted = await tx.q.insert(afterSaleLogs).values(values).returning({ id: afterSaleLogs.id });
+  // One statement takes its ids in the order of its rows.
+  const ids = inserted.map((r) => r.id).sort((a, b) => a - b);
+  const rows = values.map((v, i) => ({ id: ids[i]!, ...v }));
+  tx.changes!.logs.push(...rows);
+  return rows;
+}
+
 /**
  * The first `first` log lines of each of many after-sales, in one statement:
  * what a workbench page shows beside each row. For each after-sale the index

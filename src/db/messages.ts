@@ -31,6 +31,21 @@ export async function createMessage(
   return row;
 }
 
+type NewMessage = { merchantId: string; afterSaleId: number; kind: MessageKind; title: string; body: string; at: number };
+
+/** Puts many messages in their boxes in one statement (a deadline batch), each id under its box's lock. */
+export async function createMessages(tx: Db, list: readonly NewMessage[]): Promise<MessageRow[]> {
+  if (list.length === 0) return [];
+  await tx.lockMessageBoxes(list.map((m) => m.merchantId));
+  const { messages } = tx.t;
+  const values = list.map((m) => ({ merchantId: m.merchantId, afterSaleId: m.afterSaleId, kind: m.kind, title: m.title, body: m.body, createdAt: m.at }));
+  const inserted = await tx.q.insert(messages).values(values).returning({ id: messages.id });
+  const ids = inserted.map((r) => r.id).sort((a, b) => a - b);
+  const rows = values.map((v, i) => ({ id: ids[i]!, ...v, readAt: null }));
+  tx.changes!.messages.push(...rows);
+  return rows;
+}
+
 /** A page of a shop's message box, newest first, older than message `beforeId`. */
 export async function listMessages(db: Db, merchantId: string, page: { first: number; beforeId: number | null; unreadOnly: boolean }) {
   const { messages } = db.t;

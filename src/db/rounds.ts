@@ -104,13 +104,12 @@ export async function resolveAfterSale(
       .where(eq(afterSales.id, sql.placeholder('id'))),
   );
   await update.execute({ ...decision, now, id: afterSale.id });
+  await appendLog(tx, { afterSaleId: afterSale.id, at: now, actor, action: 'ARBITRATION_RESOLVED', summary: resolutionSummary(decision) });
+}
+
+/** The log line's words for a decision. */
+export function resolutionSummary(decision: { outcome: Outcome; decidedBy: 'PLATFORM' | 'SYSTEM_TIMEOUT'; opinion: string | null }): string {
   const forWhom = decision.outcome === 'BUYER_FAVORED' ? 'the buyer' : 'the merchant';
   const how = decision.decidedBy === 'SYSTEM_TIMEOUT' ? 'no evidence arrived in time' : 'platform ruling';
-  await appendLog(tx, {
-    afterSaleId: afterSale.id,
-    at: now,
-    actor,
-    action: 'ARBITRATION_RESOLVED',
-    summary: `Resolved in favour of ${forWhom} (${how})${decision.opinion ? `: ${decision.opinion}` : ''}`,
-  });
+  return `Resolved in favour of ${forWhom} (${how})${decision.opinion ? `: ${decision.opinion}` : ''}`;
 }
