@@ -21,6 +21,8 @@ export interface Config {
   /** How often live pushes look for what other processes sharing the database wrote. */
   relayIntervalMs: number;
   fileUrlTtlMs: number;
+  /** How often every socket is pinged; one that has not answered the previous ping by then is cut off. */
+  wsPingIntervalMs: number;
   limits: UploadLimits;
   /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
   shutdownGraceMs: number;
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepBatch: int('SWEEP_BATCH', 500, 1),
     relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
+    wsPingIntervalMs: duration('WS_PING_INTERVAL', '30s'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     limits: {
       maxDocumentBytes: int('MAX_DOCUMENT_BYTES', 10 * MiB, 1),

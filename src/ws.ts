@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
 import type { YogaServer } from './yoga.ts';
@@ -24,12 +24,35 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
 }
 
 /**
+ * Pings every socket each `intervalMs`, so that proxies and load balancers
+ * that cut idle connections see traffic on a quiet message box, and cuts off
+ * a socket that has not answered the previous ping (a peer gone without a
+ * close). One timer for all sockets, not one each.
+ */
+function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
+  const answered = new WeakSet<WebSocket>();
+  wss.on('connection', (socket) => {
+    answered.add(socket);
+    socket.on('pong', () => answered.add(socket));
+  });
+  const timer = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!answered.delete(socket)) socket.terminate();
+      else if (socket.readyState === socket.OPEN) socket.ping();
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+/**
  * graphql-ws on the HTTP server's /graphql path. The token is checked once, at
  * connection_init: a missing, invalid or expired one closes the socket with
  * 4403, and the socket closes the same way when the token's `exp` passes.
  */
 export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
+  const heartbeat = keepAlive(wss, services.config.wsPingIntervalMs);
 
   const disposable = useServer<Record<string, unknown>, SocketExtra>(
     {
@@ -82,6 +105,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       },
     },
     wss,
+    // graphql-ws would keep a timer per socket; keepAlive pings them all from one.
+    0,
   );
 
   return {
@@ -92,6 +117,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
      * grace, rather than after ws's own 30 seconds.
      */
     async close(): Promise<void> {
+      clearInterval(heartbeat);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       const cutoff = setTimeout(() => {
         for (const client of wss.clients) client.terminate();

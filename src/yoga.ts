@@ -5,6 +5,7 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Auth, Viewer } from './auth.ts';
 import { createContext, type Services } from './context.ts';
 import { schema } from './schema/index.ts';
+import { sharedSubscriptionExecution } from './shared-execution.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
 export interface ServerContext {
@@ -96,6 +97,7 @@ export function createYogaServer(services: Services) {
       }),
       ...(production ? [noIntrospection] : []),
       compiledQueries,
+      sharedSubscriptionExecution,
     ],
     context: async (init) => {
       if ('socketViewer' in init) return createContext(services, init.socketViewer ?? null, init.socketBaseUrl ?? '');
