@@ -53,7 +53,7 @@ describe('socket keep-alive', () => {
     }
   });
 
-  it('cuts off a socket that stops answering pings, and keeps the shop's socket that answers', async () => {
+  it('cuts off a socket that stops answering pings, and keeps the shop\'s socket that answers', async () => {
     const gone = await openBox('shop-gone', false);
     const answering = await openBox('shop-gone', true);
     try {
