@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
 import type { YogaServer } from './yoga.ts';
@@ -14,13 +14,49 @@ const CONNECTION_INIT_TIMEOUT_MS = 5000;
 /** Node fires longer timers at once (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout };
+type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout; baseUrl?: string };
 
 /** Closes the socket with 4403 once `expiresAt` passes; a wait past the timer limit is re-armed in steps. */
 function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
   const wait = expiresAt - Date.now();
   if (wait <= 0) return extra.socket.close(CloseCode.Forbidden, 'Token expired');
   extra.expiry = setTimeout(() => closeAtExpiry(extra, expiresAt), Math.min(wait, MAX_TIMER_MS));
+}
+
+/**
+ * A subscription event many sockets get (see src/shared-execution.ts) is the
+ * same result object for all; its JSON is made once and spliced into each
+ * socket's frame. graphql-ws stringifies a frame and hands it to the socket's
+ * `send` in one synchronous step, so the payload's `toJSON` leaves its JSON
+ * for that very `send` to put in place of a marker at the frame's end (the
+ * payload is the frame's last member).
+ */
+const MARKER = '\u0000shared-payload';
+const MARKER_END = `${JSON.stringify(MARKER)}}`;
+let pendingJson: string | undefined;
+
+class SerializedOnce {
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    pendingJson = this.json;
+    return MARKER;
+  }
+}
+
+const serialized = new WeakMap<object, SerializedOnce>();
+
+function serializedOnce(result: ExecutionResult): SerializedOnce {
+  let once = serialized.get(result);
+  if (!once) serialized.set(result, (once = new SerializedOnce(JSON.stringify(result))));
+  return once;
+}
+
+function sendSpliced(this: WebSocket, data: string, ...rest: unknown[]): void {
+  if (pendingJson !== undefined && typeof data === 'string' && data.endsWith(MARKER_END)) {
+    data = `${data.slice(0, -MARKER_END.length)}${pendingJson}}`;
+  }
+  pendingJson = undefined;
+  (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
 }
 
 /**
@@ -32,6 +68,7 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
 function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
   const answered = new WeakSet<WebSocket>();
   wss.on('connection', (socket) => {
+    socket.send = sendSpliced as WebSocket['send'];
     answered.add(socket);
     socket.on('pong', () => answered.add(socket));
   });
@@ -61,6 +98,9 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
+        // The upgrade request is needed for its host only: an idle socket does not keep it (and its headers) alive.
+        ctx.extra.baseUrl = `http://${ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`}`;
+        Reflect.deleteProperty(ctx.extra, 'request');
         try {
           const viewer = await services.auth.fromHeader(ctx.connectionParams?.authorization);
           if (!viewer) return false;
@@ -72,16 +112,17 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      // Results with errors are masked per operation and sent as graphql-ws would.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? undefined : (serializedOnce(result) as never)),
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws lists every running operation, this one included, and drops one
         // the moment the client completes it, so an unsubscribe frees its place at once.
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} operations at once on one socket`)];
         }
-        const host = ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           socketViewer: ctx.extra.viewer ?? null,
-          socketBaseUrl: `http://${host}`,
+          socketBaseUrl: ctx.extra.baseUrl,
           params: payload,
         });
         // Errors are returned, not thrown: a thrown one would close the whole socket with

@@ -52,6 +52,22 @@ function freshLoaders(ctx: Context): void {
   ctx.loaders = createLoaders(ctx.services.db, ctx.viewer);
 }
 
+/**
+ * Between events a subscription needs no loaders, and most sockets of a shop
+ * never resolve an event themselves (one does for all, see
+ * src/shared-execution.ts): the context drops the ones it was made with and
+ * makes them again only if something asks.
+ */
+function loadersOnDemand(ctx: Context): void {
+  let loaders: Context['loaders'] | undefined;
+  Object.defineProperty(ctx, 'loaders', {
+    configurable: true,
+    enumerable: true,
+    get: () => (loaders ??= createLoaders(ctx.services.db, ctx.viewer)),
+    set: (fresh: Context['loaders']) => (loaders = fresh),
+  });
+}
+
 builder.subscriptionFields((t) => ({
   messageBox: t.field({
     type: MessageBoxEvent,
@@ -61,6 +77,7 @@ builder.subscriptionFields((t) => ({
     args: { after: t.arg.string({ description: 'Replay everything after this message cursor first.' }) },
     subscribe: (_root, args, ctx) => {
       const afterId = args.after ? messageIdOfCursor(args.after) : null;
+      loadersOnDemand(ctx);
       return messageFeeds(ctx.services).follow(merchantOf(ctx), afterId);
     },
     resolve: async ({ row: message, read }: FeedItem<MessageRow>, _args, ctx) => {
@@ -85,6 +102,7 @@ builder.subscriptionFields((t) => ({
       if (id == null || !(await ctx.loaders.afterSale.load(id))) {
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
+      loadersOnDemand(ctx);
       return logFeeds(ctx.services).follow(id, null);
     },
     resolve: ({ row }: FeedItem<AfterSaleLogRow>, _args, ctx) => {
