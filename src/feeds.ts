@@ -10,6 +10,8 @@ export const REPLAY_BATCH = 200;
  * same moment give every socket of a shop the same event.
  */
 export class SharedRead {
+  /** How many subscribers took this read: with one, there is nothing to share. */
+  takers = 1;
   private readonly memos = new Map<string, unknown>();
   /** `make()` once per read and key; later callers get the first one's answer. */
   once<T>(key: string, make: () => T): T {
@@ -102,7 +104,8 @@ export class Feeds<K, T extends { id: number }> {
   private read(key: K, lastId: number): Promise<{ rows: T[]; read: SharedRead }> {
     const entry = this.keys.get(key)!;
     let read = entry.reads.get(lastId);
-    if (!read) {
+    if (read) void read.then((taken) => taken.read.takers++, () => {});
+    else {
       read = this.source.readAfter(key, lastId, REPLAY_BATCH).then((rows) => ({ rows, read: new SharedRead() }));
       entry.reads.set(lastId, read);
       // A failed read is not kept for the others: the next one to ask reads again.

@@ -9,6 +9,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { WebSocket } from 'ws';
 import type { Context } from './context.ts';
 import { feedItemOf } from './feeds.ts';
 
@@ -37,11 +38,19 @@ async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<Exec
   return mapStream(stream, (payload) => {
     const item = feedItemOf(payload);
     const run = () => execute({ ...args, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
-    if (!item) return run();
+    // A read only one subscriber took has no one to share with (a replay, a lone socket).
+    if (!item || item.read.takers === 1) return run();
     key ??= executionKey(args);
-    return item.read.once(`execution:${item.row.id}:${key}`, run);
+    return item.read.once(`execution:${item.row.id}:${key}`, async () => {
+      const result = await run();
+      shared.add(result);
+      return result;
+    });
   });
 }
+
+/** Results handed to more than one socket. */
+const shared = new WeakSet<object>();
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
@@ -115,4 +124,42 @@ function mapStream<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promis
     },
   };
   return stream;
+}
+
+/**
+ * A subscription event many sockets get (see src/shared-execution.ts) is the
+ * same result object for all; its JSON is made once and spliced into each
+ * socket's frame. graphql-ws stringifies a frame and hands it to the socket's
+ * `send` in one synchronous step, so the payload's `toJSON` leaves its JSON
+ * for that very `send` to put in place of a marker at the frame's end (the
+ * payload is the frame's last member).
+ */
+const MARKER = '\u0000shared-payload';
+const MARKER_END = `${JSON.stringify(MARKER)}}`;
+let pendingJson: string | undefined;
+
+class SerializedOnce {
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    pendingJson = this.json;
+    return MARKER;
+  }
+}
+
+const serialized = new WeakMap<object, SerializedOnce>();
+
+export function serializedOnce(result: ExecutionResult): SerializedOnce | undefined {
+  if (!shared.has(result)) return undefined;
+  let once = serialized.get(result);
+  if (!once) serialized.set(result, (once = new SerializedOnce(JSON.stringify(result))));
+  return once;
+}
+
+/** A ws socket's `send` that puts a shared payload's JSON in place of its marker. */
+export function sendSpliced(this: WebSocket, data: string, ...rest: unknown[]): void {
+  if (pendingJson !== undefined && typeof data === 'string' && data.endsWith(MARKER_END)) {
+    data = `${data.slice(0, -MARKER_END.length)}${pendingJson}}`;
+  }
+  pendingJson = undefined;
+  (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
 }

@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
+import { sendSpliced, serializedOnce } from './shared-execution.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** Limits that keep one socket from costing the server much. */
@@ -24,42 +25,6 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
 }
 
 /**
- * A subscription event many sockets get (see src/shared-execution.ts) is the
- * same result object for all; its JSON is made once and spliced into each
- * socket's frame. graphql-ws stringifies a frame and hands it to the socket's
- * `send` in one synchronous step, so the payload's `toJSON` leaves its JSON
- * for that very `send` to put in place of a marker at the frame's end (the
- * payload is the frame's last member).
- */
-const MARKER = '\u0000shared-payload';
-const MARKER_END = `${JSON.stringify(MARKER)}}`;
-let pendingJson: string | undefined;
-
-class SerializedOnce {
-  constructor(readonly json: string) {}
-  toJSON(): string {
-    pendingJson = this.json;
-    return MARKER;
-  }
-}
-
-const serialized = new WeakMap<object, SerializedOnce>();
-
-function serializedOnce(result: ExecutionResult): SerializedOnce {
-  let once = serialized.get(result);
-  if (!once) serialized.set(result, (once = new SerializedOnce(JSON.stringify(result))));
-  return once;
-}
-
-function sendSpliced(this: WebSocket, data: string, ...rest: unknown[]): void {
-  if (pendingJson !== undefined && typeof data === 'string' && data.endsWith(MARKER_END)) {
-    data = `${data.slice(0, -MARKER_END.length)}${pendingJson}}`;
-  }
-  pendingJson = undefined;
-  (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
-}
-
-/**
  * Pings every socket each `intervalMs`, so that proxies and load balancers
  * that cut idle connections see traffic on a quiet message box, and cuts off
  * a socket that has not answered the previous ping (a peer gone without a
@@ -68,7 +33,6 @@ function sendSpliced(this: WebSocket, data: string, ...rest: unknown[]): void {
 function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
   const answered = new WeakSet<WebSocket>();
   wss.on('connection', (socket) => {
-    socket.send = sendSpliced as WebSocket['send'];
     answered.add(socket);
     socket.on('pong', () => answered.add(socket));
   });
@@ -90,6 +54,9 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
 export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
   const heartbeat = keepAlive(wss, services.config.wsPingIntervalMs);
+  wss.on('connection', (socket) => {
+    socket.send = sendSpliced as WebSocket['send'];
+  });
 
   const disposable = useServer<Record<string, unknown>, SocketExtra>(
     {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCase, startServer, type TestServer } from './helpers.ts';
-import { createMessages, messageList, MESSAGE_BOX, type BoxEvent } from './message-box.ts';
+import { createMessages, messageList, MESSAGE_BOX, resolveCase, type BoxEvent } from './message-box.ts';
 import { connect, type Feed, type Socket } from './ws-client.ts';
 
 const LOG_ADDED = `subscription Logs($id: ID!) { afterSaleLogAdded(afterSaleId: $id) { id action actor } }`;
@@ -41,9 +41,12 @@ describe('fan-out to many sockets of one shop', () => {
     const opened = Array.from({ length: socketCount }, () => open(token));
     const feeds = opened.map((s) => s.subscribe(MESSAGE_BOX));
     await Promise.all(opened.map((s) => s.roundTrip()));
+    // A first message shows every box is live (on PostgreSQL a subscription reads its start asynchronously).
+    await createMessages(server, merchantId, 1);
+    await allReceived(feeds, 1);
     statements = [];
     counting = true;
-    for (let n = 1; n <= count; n++) {
+    for (let n = 2; n <= count + 1; n++) {
       await createMessages(server, merchantId, 1);
       await allReceived(feeds, n);
     }
@@ -57,10 +60,10 @@ describe('fan-out to many sockets of one shop', () => {
     const { feeds, token } = await statementsFor('shop-crowd', 50, EVENTS);
 
     const list = await messageList(server, token);
-    expect(list).toHaveLength(EVENTS);
+    expect(list).toHaveLength(EVENTS + 1);
     for (const feed of feeds) expect(events(feed).map((e) => e.message.id)).toEqual(list.map((m) => m.id));
     // The same message at the same moment: one count for every socket.
-    for (let i = 0; i < EVENTS; i++) expect(new Set(feeds.map((f) => events(f)[i]!.unreadCount))).toEqual(new Set([i + 1]));
+    for (let i = 0; i <= EVENTS; i++) expect(new Set(feeds.map((f) => events(f)[i]!.unreadCount))).toEqual(new Set([i + 1]));
 
     const messageReads = readsOf('messages');
     const counts = messageReads.filter((s) => /count\(/i.test(s));
@@ -78,15 +81,23 @@ describe('fan-out to many sockets of one shop', () => {
     const opened = Array.from({ length: 30 }, (_, i) => open(i % 2 ? merchant : platform));
     const feeds = opened.map((s) => s.subscribe(LOG_ADDED, { id: afterSaleId }));
     await Promise.all(opened.map((s) => s.roundTrip()));
-
-    statements = [];
-    counting = true;
+    // The first line shows every feed is live (on PostgreSQL a subscription checks the after-sale asynchronously).
     const cancelled = await server.gql(platform, `mutation($id: ID!) { cancelEvidenceRequest(evidenceRequestId: $id) { __typename } }`, { id: requestId });
     expect(cancelled.data!.cancelEvidenceRequest.__typename).toBe('CancelEvidenceRequestPayload');
     await allReceived(feeds, 1);
+
+    statements = [];
+    counting = true;
+    await resolveCase(server, afterSaleId);
+    await allReceived(feeds, 2);
     counting = false;
 
-    for (const feed of feeds) expect(feed.results[0]!.data!.afterSaleLogAdded).toMatchObject({ action: 'EVIDENCE_REQUEST_CANCELLED', actor: 'PLATFORM' });
+    for (const feed of feeds) {
+      expect(feed.results.map((r) => r.data!.afterSaleLogAdded)).toMatchObject([
+        { action: 'EVIDENCE_REQUEST_CANCELLED', actor: 'PLATFORM' },
+        { action: 'ARBITRATION_RESOLVED', actor: 'PLATFORM' },
+      ]);
+    }
     expect(readsOf('after_sale_logs').length).toBeLessThanOrEqual(1);
   });
 
