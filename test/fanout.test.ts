@@ -31,8 +31,17 @@ async function allReceived(feeds: Feed[], count: number, ms = 15_000) {
   await Promise.all(feeds.map((f) => f.received(count, ms)));
 }
 
-/** Reads of one table's rows, as SQL the feeds send: `select ... from "messages"` (either database's quoting). */
-const readsOf = (table: string) => statements.filter((s) => /^\s*select\b/i.test(s) && new RegExp(`\\bfrom\\s+["\`]?${table}["\`]?`, 'i').test(s));
+/**
+ * The cross-process relay's look for rows other processes wrote (every shop's,
+ * after an id, once a RELAY_INTERVAL): not a read of the feeds, and it falls
+ * into a slow test's window.
+ */
+const byRelay = (sql: string) => /\bwhere\s+"?\w+"?\."?id"?\s*>/i.test(sql);
+const feedStatements = (all: string[]) => all.filter((s) => !byRelay(s));
+
+/** Reads of one table's rows by the feeds: `select ... from "messages"` (either database's quoting). */
+const readsOf = (table: string) =>
+  feedStatements(statements).filter((s) => /^\s*select\b/i.test(s) && new RegExp(`\\bfrom\\s+["\`]?${table}["\`]?`, 'i').test(s));
 
 describe('fan-out to many sockets of one shop', () => {
   /** Statements while `count` messages are written one by one to a shop with `socketCount` open message boxes, each delivered to all. */
@@ -71,7 +80,7 @@ describe('fan-out to many sockets of one shop', () => {
     expect(messageReads.length - counts.length).toBeLessThanOrEqual(EVENTS);
     expect(counts.length).toBeLessThanOrEqual(EVENTS);
     // Nothing else is read per socket either (the event's after-sale, say): 50 sockets cost what one does.
-    expect(statements.length).toBeLessThanOrEqual(one.statements.length);
+    expect(feedStatements(statements).length).toBeLessThanOrEqual(feedStatements(one.statements).length);
   });
 
   it('reads the log lines once per event for every socket following one after-sale, merchant and platform alike', async () => {
