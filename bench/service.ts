@@ -40,6 +40,11 @@ async function query(text: string, params: unknown[]): Promise<unknown[]> {
 serveRequests({
   memory,
   statements: () => statements,
+  /** CPU time this process has used, in microseconds (user + system). */
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
   /** Bench-only reads (e.g. counting what a catch-up changed). */
   sql: ({ sql, params = [] }: { sql: string; params?: unknown[] }) => query(sql, params),
   async stop() {

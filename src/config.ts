@@ -29,6 +29,8 @@ export interface Config {
   fileUrlTtlMs: number;
   /** How long an unfinished resumable upload is kept (at most until its round's dueAt). */
   uploadExpiryMs: number;
+  /** How often every socket is pinged; one that has not answered the previous ping by then is cut off. */
+  wsPingIntervalMs: number;
   limits: UploadLimits;
   /** How long in-flight requests may run on SIGTERM before the process gives up on them. */
   shutdownGraceMs: number;
@@ -159,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relayIntervalMs: duration('RELAY_INTERVAL', '1s'),
     fileUrlTtlMs: duration('FILE_URL_TTL', '15m'),
     uploadExpiryMs: duration('UPLOAD_EXPIRY', '24h'),
+    wsPingIntervalMs: duration('WS_PING_INTERVAL', '30s'),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     logLevel,
     metricsToken,

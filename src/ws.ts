@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
+import { sendSpliced, serializedOnce } from './shared-execution.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** Limits that keep one socket from costing the server much. */
@@ -14,7 +15,7 @@ const CONNECTION_INIT_TIMEOUT_MS = 5000;
 /** Node fires longer timers at once (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout };
+type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout; baseUrl?: string };
 
 /**
  * ws answers a message over maxPayload by closing the socket with 1009 and
@@ -41,15 +42,39 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
 }
 
 /**
+ * Pings every socket each `intervalMs`, so that proxies and load balancers
+ * that cut idle connections see traffic on a quiet message box, and cuts off
+ * a socket that has not answered the previous ping (a peer gone without a
+ * close). One timer for all sockets, not one each.
+ */
+function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
+  const answered = new WeakSet<WebSocket>();
+  wss.on('connection', (socket) => {
+    answered.add(socket);
+    socket.on('pong', () => answered.add(socket));
+  });
+  const timer = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!answered.delete(socket)) socket.terminate();
+      else if (socket.readyState === socket.OPEN) socket.ping();
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+/**
  * graphql-ws on the HTTP server's /graphql path. The token is checked once, at
  * connection_init: a missing, invalid or expired one closes the socket with
  * 4403, and the socket closes the same way when the token's `exp` passes.
  */
 export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
+  const heartbeat = keepAlive(wss, services.config.wsPingIntervalMs);
   const { metrics, log } = services;
   // Registered before graphql-ws's own listener, so the socket is counted and quieted first.
   wss.on('connection', (socket) => {
+    socket.send = sendSpliced as WebSocket['send'];
     metrics.openSockets.inc();
     socket.once('close', () => metrics.openSockets.dec());
     quietOversize(socket, () => log.debug(`a socket sent a message over ${MAX_PAYLOAD_BYTES} bytes; closed with 1009`));
@@ -62,6 +87,9 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
+        // The upgrade request is needed for its host only: an idle socket does not keep it (and its headers) alive.
+        ctx.extra.baseUrl = `http://${ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`}`;
+        Reflect.deleteProperty(ctx.extra, 'request');
         try {
           const viewer = await services.auth.fromHeader(ctx.connectionParams?.authorization);
           if (!viewer) return false;
@@ -73,16 +101,17 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      // Results with errors are masked per operation and sent as graphql-ws would.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? undefined : (serializedOnce(result) as never)),
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws lists every running operation, this one included, and drops one
         // the moment the client completes it, so an unsubscribe frees its place at once.
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} operations at once on one socket`)];
         }
-        const host = ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           socketViewer: ctx.extra.viewer ?? null,
-          socketBaseUrl: `http://${host}`,
+          socketBaseUrl: ctx.extra.baseUrl,
           params: payload,
         });
         // Errors are returned, not thrown: a thrown one would close the whole socket with
@@ -106,6 +135,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       },
     },
     wss,
+    // graphql-ws would keep a timer per socket; keepAlive pings them all from one.
+    0,
   );
 
   return {
@@ -116,6 +147,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
      * grace, rather than after ws's own 30 seconds.
      */
     async close(): Promise<void> {
+      clearInterval(heartbeat);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       const cutoff = setTimeout(() => {
         for (const client of wss.clients) client.terminate();

@@ -9,6 +9,7 @@ import { operationTimer } from './metrics.ts';
 import { persistedQueries } from './persisted-queries.ts';
 import { operationSpans } from './tracing.ts';
 import { schema } from './schema/index.ts';
+import { sharedSubscriptionExecution } from './shared-execution.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
 export interface ServerContext {
@@ -106,6 +107,7 @@ export function createYogaServer(services: Services) {
       }),
       ...(production ? [noIntrospection] : []),
       compiledQueries,
+      sharedSubscriptionExecution,
     ],
     context: async (init) => {
       if ('socketViewer' in init) return createContext(services, init.socketViewer ?? null, init.socketBaseUrl ?? '');

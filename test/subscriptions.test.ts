@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { describe, expect, it } from 'vitest';
-import { REPLAY_BATCH } from '../src/schema/subscriptions.ts';
+import { REPLAY_BATCH } from '../src/feeds.ts';
 import { fixture, openCase, startServer, submitEvidence } from './helpers.ts';
 import { bulkyMessageBox, createMessages, messageList, MESSAGE_BOX, resolveCase, type BoxEvent } from './message-box.ts';
 import { connect, socketSuite } from './ws-client.ts';

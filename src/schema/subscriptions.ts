@@ -1,17 +1,14 @@
 import { GraphQLError } from 'graphql';
-import { Repeater } from 'graphql-yoga';
-import { createLoaders, type Context } from '../context.ts';
+import { createLoaders, type Context, type Services } from '../context.ts';
 import { logsAfter, newestLogId } from '../db/logs.ts';
 import { countMessages, messagesAfter, newestMessageId } from '../db/messages.ts';
 import type { AfterSaleLogRow, MessageRow } from '../db/schema.ts';
+import { Feeds, perInstance, type FeedItem } from '../feeds.ts';
 import { builder } from './builder.ts';
 import { localId } from './ids.ts';
 import { AfterSaleLogRef } from './log.ts';
 import { messageCursor, messageIdOfCursor, MessageRef } from './message.ts';
 import { merchantOf } from './viewer.ts';
-
-/** Messages read per statement while replaying; exported for the test that spans several batches. */
-export const REPLAY_BATCH = 200;
 
 const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: number }>('MessageBoxEvent').implement({
   description: 'One message pushed to the live message box.',
@@ -25,54 +22,25 @@ const MessageBoxEvent = builder.objectRef<{ message: MessageRow; unreadCount: nu
   }),
 });
 
-/**
- * Rows after `afterId` (without one: those written from now on), oldest first,
- * for as long as the client listens. The database is the feed and a live event
- * only says "look again", so replay and live are one loop reading after the
- * last row sent: no gap and no duplicate between them, and a client that reads
- * slowly holds a cursor, not a growing queue. A Repeater, not an async
- * generator, so that a client's `complete` stops it at once instead of after
- * the next event.
- */
-function databaseFeed<T extends { id: number }>(source: {
-  listen: (wake: () => void) => () => void;
-  readAfter: (lastId: number, limit: number) => Promise<T[]>;
-  newestId: () => Promise<number>;
-  afterId: number | null;
-}): Repeater<T> {
-  return new Repeater<T>(async (push, stop) => {
-    let stopped = false;
-    let changed = true;
-    let wake = () => {};
-    // Listening starts before the first read, so a commit after any read is looked for again.
-    const unlisten = source.listen(() => {
-      changed = true;
-      wake();
-    });
-    void stop.then(() => {
-      stopped = true;
-      wake();
-    });
-    try {
-      let last = source.afterId ?? (await source.newestId());
-      while (!stopped) {
-        if (!changed) await new Promise<void>((resolve) => (wake = resolve));
-        changed = false;
-        let batch: T[];
-        do {
-          batch = await source.readAfter(last, REPLAY_BATCH);
-          for (const row of batch) {
-            if (stopped) return;
-            last = row.id;
-            await push(row);
-          }
-        } while (batch.length === REPLAY_BATCH);
-      }
-    } finally {
-      unlisten();
-    }
-  });
-}
+/** Every shop's message box on one instance, keyed by merchant id. */
+const messageFeeds = perInstance(
+  (services: Services) =>
+    new Feeds<string, MessageRow>({
+      listen: (merchantId, wake) => services.events.listen('message', merchantId, wake),
+      readAfter: (merchantId, lastId, limit) => messagesAfter(services.db, merchantId, lastId, limit),
+      newestId: (merchantId) => newestMessageId(services.db, merchantId),
+    }),
+);
+
+/** Every after-sale's log on one instance, keyed by after-sale id. */
+const logFeeds = perInstance(
+  (services: Services) =>
+    new Feeds<number, AfterSaleLogRow>({
+      listen: (afterSaleId, wake) => services.events.listen('log', afterSaleId, wake),
+      readAfter: (afterSaleId, lastId, limit) => logsAfter(services.db, afterSaleId, lastId, limit),
+      newestId: (afterSaleId) => newestLogId(services.db, afterSaleId),
+    }),
+);
 
 /**
  * A subscription keeps one context for its whole life, and its loaders would
@@ -84,6 +52,22 @@ function freshLoaders(ctx: Context): void {
   ctx.loaders = createLoaders(ctx.services.db, ctx.viewer);
 }
 
+/**
+ * Between events a subscription needs no loaders, and most sockets of a shop
+ * never resolve an event themselves (one does for all, see
+ * src/shared-execution.ts): the context drops the ones it was made with and
+ * makes them again only if something asks.
+ */
+function loadersOnDemand(ctx: Context): void {
+  let loaders: Context['loaders'] | undefined;
+  Object.defineProperty(ctx, 'loaders', {
+    configurable: true,
+    enumerable: true,
+    get: () => (loaders ??= createLoaders(ctx.services.db, ctx.viewer)),
+    set: (fresh: Context['loaders']) => (loaders = fresh),
+  });
+}
+
 builder.subscriptionFields((t) => ({
   messageBox: t.field({
     type: MessageBoxEvent,
@@ -92,18 +76,15 @@ builder.subscriptionFields((t) => ({
       'Live message box of the signed-in merchant. With `after` (a cursor from an earlier event or from `messages`), first replays every message created after it, in order, then goes on live.',
     args: { after: t.arg.string({ description: 'Replay everything after this message cursor first.' }) },
     subscribe: (_root, args, ctx) => {
-      const merchantId = merchantOf(ctx);
-      const { db, events } = ctx.services;
-      return databaseFeed<MessageRow>({
-        listen: (wake) => events.listen('message', merchantId, wake),
-        readAfter: (lastId, limit) => messagesAfter(db, merchantId, lastId, limit),
-        newestId: () => newestMessageId(db, merchantId),
-        afterId: args.after ? messageIdOfCursor(args.after) : null,
-      });
+      const afterId = args.after ? messageIdOfCursor(args.after) : null;
+      loadersOnDemand(ctx);
+      return messageFeeds(ctx.services).follow(merchantOf(ctx), afterId);
     },
-    resolve: async (message, _args, ctx) => {
+    resolve: async ({ row: message, read }: FeedItem<MessageRow>, _args, ctx) => {
       freshLoaders(ctx);
-      return { message, unreadCount: await countMessages(ctx.services.db, message.merchantId, true) };
+      // Every socket of the shop that gets this message from this read gets the count taken for the first.
+      const unreadCount = await read.once(`unread:${message.id}`, () => countMessages(ctx.services.db, message.merchantId, true));
+      return { message, unreadCount };
     },
   }),
   afterSaleLogAdded: t.field({
@@ -121,18 +102,12 @@ builder.subscriptionFields((t) => ({
       if (id == null || !(await ctx.loaders.afterSale.load(id))) {
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
-      const afterSaleId = id;
-      const { db, events } = ctx.services;
-      return databaseFeed<AfterSaleLogRow>({
-        listen: (wake) => events.listen('log', afterSaleId, wake),
-        readAfter: (lastId, limit) => logsAfter(db, afterSaleId, lastId, limit),
-        newestId: () => newestLogId(db, afterSaleId),
-        afterId: null,
-      });
+      loadersOnDemand(ctx);
+      return logFeeds(ctx.services).follow(id, null);
     },
-    resolve: (log, _args, ctx) => {
+    resolve: ({ row }: FeedItem<AfterSaleLogRow>, _args, ctx) => {
       freshLoaders(ctx);
-      return log;
+      return row;
     },
   }),
 }));

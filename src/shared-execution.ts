@@ -1,0 +1,165 @@
+import {
+  createSourceEventStream,
+  execute,
+  Kind,
+  visit,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type OperationDefinitionNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { WebSocket } from 'ws';
+import type { Context } from './context.ts';
+import { feedItemOf } from './feeds.ts';
+
+/**
+ * Subscriptions whose events come from a shared feed read (src/feeds.ts) are
+ * executed once per row, document and kind of viewer, not once per socket:
+ * when 2,000 sockets of a shop get one message, the event is resolved (its
+ * unread count and after-sale read, its fields completed) for the first and
+ * the others are handed the same result. What the result may depend on is in
+ * the key: the document, the variables it reads below the subscription field
+ * (the field's own arguments only choose the feed: `after` is where a socket
+ * resumed, not what an event holds), the viewer's role and shop, and the base
+ * of links. Everything else (parse, validation, auth on subscribing, masking
+ * errors) is yoga's as before; only the per-event `execute` is shared.
+ */
+export const sharedSubscriptionExecution: Plugin = {
+  onSubscribe({ setSubscribeFn }) {
+    setSubscribeFn(subscribeSharing as never);
+  },
+};
+
+async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+  let key: string | undefined;
+  return mapStream(stream, (payload) => {
+    const item = feedItemOf(payload);
+    const run = () => execute({ ...args, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
+    // A read only one subscriber took has no one to share with (a replay, a lone socket).
+    if (!item || item.read.takers === 1) return run();
+    key ??= executionKey(args);
+    return item.read.once(`execution:${item.row.id}:${key}`, async () => {
+      const result = await run();
+      shared.add(result);
+      return result;
+    });
+  });
+}
+
+/** Results handed to more than one socket. */
+const shared = new WeakSet<object>();
+
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+/** What the result of one event may depend on besides the row (see above). */
+function executionKey(args: ExecutionArgs): string {
+  let documentId = documentIds.get(args.document);
+  if (documentId === undefined) documentIds.set(args.document, (documentId = ++nextDocumentId));
+  const read = variablesReadBelowRoot(args.document, args.operationName);
+  const variables = Object.entries(args.variableValues ?? {}).filter(([name]) => read.has(name));
+  const ctx = args.contextValue as Context;
+  const viewer = ctx.viewer ? `${ctx.viewer.role}:${ctx.viewer.role === 'merchant' ? ctx.viewer.merchantId : ''}` : '-';
+  return JSON.stringify([documentId, args.operationName ?? null, variables, viewer, ctx.baseUrl]);
+}
+
+const readBelowRoot = new WeakMap<DocumentNode, Map<string | null, Set<string>>>();
+
+/**
+ * The variables a subscription document reads anywhere but in the arguments of
+ * its root fields: in their selections and directives, and in every fragment.
+ */
+function variablesReadBelowRoot(document: DocumentNode, operationName: string | null | undefined): Set<string> {
+  let byOperation = readBelowRoot.get(document);
+  if (!byOperation) readBelowRoot.set(document, (byOperation = new Map()));
+  const known = byOperation.get(operationName ?? null);
+  if (known) return known;
+  const names = new Set<string>();
+  const collect = (node: Parameters<typeof visit>[0]) =>
+    visit(node, {
+      Variable(variable) {
+        names.add(variable.name.value);
+      },
+    });
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) collect(definition);
+  }
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName == null || d.name?.value === operationName),
+  );
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind !== Kind.FIELD) {
+      collect(selection);
+      continue;
+    }
+    for (const directive of selection.directives ?? []) collect(directive);
+    if (selection.selectionSet) collect(selection.selectionSet);
+  }
+  byOperation.set(operationName ?? null, names);
+  return names;
+}
+
+/**
+ * `source` with `map` applied to each value. `return` goes straight to the
+ * source, so a client's `complete` stops the feed at once.
+ */
+function mapStream<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R>): AsyncGenerator<R> {
+  const iterator = source[Symbol.asyncIterator]();
+  const stream: AsyncGenerator<R> = {
+    [Symbol.asyncIterator]: () => stream,
+    async next() {
+      const step = await iterator.next();
+      return step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
+    },
+    async return() {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      if (iterator.throw) await iterator.throw(error);
+      throw error;
+    },
+  };
+  return stream;
+}
+
+/**
+ * A subscription event many sockets get (see src/shared-execution.ts) is the
+ * same result object for all; its JSON is made once and spliced into each
+ * socket's frame. graphql-ws stringifies a frame and hands it to the socket's
+ * `send` in one synchronous step, so the payload's `toJSON` leaves its JSON
+ * for that very `send` to put in place of a marker at the frame's end (the
+ * payload is the frame's last member).
+ */
+const MARKER = '\u0000shared-payload';
+const MARKER_END = `${JSON.stringify(MARKER)}}`;
+let pendingJson: string | undefined;
+
+class SerializedOnce {
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    pendingJson = this.json;
+    return MARKER;
+  }
+}
+
+const serialized = new WeakMap<object, SerializedOnce>();
+
+export function serializedOnce(result: ExecutionResult): SerializedOnce | undefined {
+  if (!shared.has(result)) return undefined;
+  let once = serialized.get(result);
+  if (!once) serialized.set(result, (once = new SerializedOnce(JSON.stringify(result))));
+  return once;
+}
+
+/** A ws socket's `send` that puts a shared payload's JSON in place of its marker. */
+export function sendSpliced(this: WebSocket, data: string, ...rest: unknown[]): void {
+  if (pendingJson !== undefined && typeof data === 'string' && data.endsWith(MARKER_END)) {
+    data = `${data.slice(0, -MARKER_END.length)}${pendingJson}}`;
+  }
+  pendingJson = undefined;
+  (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+}
