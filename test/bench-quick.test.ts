@@ -4,11 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.ts';
+import { onPostgres } from './stored.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // Benchmarks are not tests; this only keeps them from rotting: the quick mode runs every scenario at tiny sizes.
-describe('npm run bench -- --quick', () => {
+// It runs the SQLite figures in a child of its own whatever the project, so once (the sqlite half) is enough.
+describe.skipIf(onPostgres)('npm run bench -- --quick', () => {
   it('runs every benchmark at tiny sizes, exits 0 and reports every figure as a finite number', async () => {
     const dir = tempDir('bench-quick-');
     const out = path.join(dir, 'results.json');
