@@ -86,6 +86,27 @@ describe.skipIf(!onPostgres || !hasRedis())('instances on PostgreSQL and Redis',
     expect(ids(await replay.received(100, 10_000))).toEqual(order.slice(100));
   });
 
+  it('lets a socket closed by a stopping instance reconnect to another and replay what it missed with after:', async () => {
+    const [a, b] = await instances(2);
+    const token = await a!.merchantToken('shop-moves');
+    const first = open(a!, token);
+    const box = first.subscribe(MESSAGE_BOX);
+    await first.roundTrip();
+    await openCase(b!, 'shop-moves');
+    const seen = (await box.nextData<BoxEvent>(5_000)).messageBox;
+    a!.child.kill('SIGTERM'); // a deploy: the instance stops and closes its sockets with 1001
+    expect((await first.closed(15_000)).code).toBe(1001);
+    await openCase(b!, 'shop-moves'); // written while the client has no socket
+    await openCase(b!, 'shop-moves');
+    const again = open(b!, token).subscribe(MESSAGE_BOX, { after: seen.cursor });
+    const replayed = await again.received(2, 10_000);
+    // Exactly the two it missed, oldest first, as the message box lists them.
+    const listed = await b!.gql(token, `{ messages(first: 3) { edges { node { id } } } }`);
+    const newestFirst = listed.data!.messages.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(ids(replayed)).toEqual([newestFirst[1], newestFirst[0]]);
+    expect(newestFirst[2]).toBe(seen.message.id);
+  });
+
   it('loses no event while Redis restarts: sockets hear what was written meanwhile once it is back', async () => {
     // No backstop re-read during the test: the reconnect alone must bring the missed message.
     const [a, b] = await instances(2, { RESYNC_INTERVAL: '1h' });
