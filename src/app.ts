@@ -63,7 +63,8 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const events = createEvents();
   const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs, (message) => log.warn(message)) : null;
   if (redis) events.connect(redis);
-  const parts = new UploadParts(config.dataDir);
+  // In the shared FILES_DIR, so an upload begun through one instance resumes through any other.
+  const parts = new UploadParts(config.filesDir);
   const db: Db = await openDatabase(config.databaseUrl, config.dataDir, {
     onStatement: options.onStatement,
     onCommit: (changes) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -141,6 +142,30 @@ describe.skipIf(!onPostgres || !hasRedis())('instances on PostgreSQL and Redis',
     );
     expect(rows).toHaveLength(10);
     for (const row of rows) expect(row).toEqual({ expiries: 1, messages: 1 });
+  });
+
+  it('resumes through one instance a tus upload begun through another, and stages exactly its bytes', async () => {
+    const [a, b] = await instances(2);
+    const token = await a!.merchantToken('shop-tus');
+    const { requestId } = await openCase(a!, 'shop-tus');
+    const bytes = fs.readFileSync(fixture('unboxing.mp4'));
+    const tus = (base: string, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer) =>
+      fetch(new URL(target, base), { method, headers: { "tus-resumable": "1.0.0", authorization: `Bearer ${token}`, ...headers }, body: body ? new Uint8Array(body) : undefined });
+    const meta = `evidenceRequestId ${Buffer.from(requestId!).toString('base64')},filename ${Buffer.from('unboxing.mp4').toString('base64')}`;
+    const created = await tus(a!.url, 'POST', '/uploads', { 'upload-length': String(bytes.length), 'upload-metadata': meta });
+    expect(created.status).toBe(201);
+    const location = new URL(created.headers.get('location')!, a!.url).pathname;
+    const half = Math.floor(bytes.length / 2);
+    const firstHalf = await tus(a!.url, 'PATCH', location, { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, bytes.subarray(0, half));
+    expect(firstHalf.status).toBe(204);
+    // The phone's network changes and the load balancer sends it to the other instance.
+    const head = await tus(b!.url, 'HEAD', location);
+    expect(head.headers.get('upload-offset')).toBe(String(half));
+    const rest = await tus(b!.url, 'PATCH', location, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(half) }, bytes.subarray(half));
+    expect(rest.status).toBe(204);
+    const fileId = rest.headers.get('evidence-file-id')!;
+    const staged = await b!.gql(token, `query($id: ID!) { node(id: $id) { ... on EvidenceFile { sha256 byteSize } } }`, { id: fileId });
+    expect(staged.data!.node).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), byteSize: bytes.length });
   });
 
   it('serves a file uploaded through one instance from any other, out of the shared FILES_DIR', async () => {

@@ -12,7 +12,7 @@ let otherShop: string;
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 /** A video as the sniffer sees one: a real MP4's first bytes, then noise. */
 const video = (size: number) => Buffer.concat([fs.readFileSync(fixture('unboxing.mp4')), randomBytes(size)]).subarray(0, size);
-const parts = (dataDir: string) => fs.readdirSync(path.join(dataDir, 'uploads'));
+const parts = (dataDir: string) => fs.readdirSync(path.join(dataDir, 'files', 'uploads'));
 
 beforeAll(async () => {
   server = await startServer({ MAX_FILES: '3', MAX_TOTAL_BYTES: String(24 * MiB), MAX_DOCUMENT_BYTES: String(MiB) });
@@ -257,7 +257,7 @@ describe('an unfinished upload', () => {
       expect((await patch(s, location, token, 0, bytes.subarray(0, MiB + 7))).status).toBe(204);
       await s.stop();
       // As if a crash came between writing bytes and recording them.
-      fs.appendFileSync(path.join(dataDir, 'uploads', `${id}.part`), randomBytes(5000));
+      fs.appendFileSync(path.join(dataDir, 'files', 'uploads', `${id}.part`), randomBytes(5000));
       s = await startServer({}, { dataDir });
       const path2 = new URL(location).pathname;
       const head = await send(s.url, 'HEAD', path2, token);

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * The bytes of unfinished resumable uploads: `DATA_DIR/uploads/<id>.part`,
+ * The bytes of unfinished resumable uploads: `FILES_DIR/uploads/<id>.part`, shared by the instances,
  * one file per upload row. An id is ours (hex), never the client's path.
  */
 export class UploadParts {
   readonly dir: string;
 
-  constructor(dataDir: string) {
-    this.dir = path.join(dataDir, 'uploads');
+  constructor(filesDir: string) {
+    this.dir = path.join(filesDir, 'uploads');
     fs.mkdirSync(this.dir, { recursive: true });
   }
 
@@ -29,7 +29,7 @@ export class UploadParts {
 
   /**
    * Removes parts of no upload the database knows (dropped while this process was down, or never
-   * recorded). Not the newest: another process on this DATA_DIR writes a part just before its row.
+   * recorded). Not the newest: another instance on this FILES_DIR writes a part just before its row.
    */
   removeOrphans(known: Set<string>, now = Date.now(), olderThanMs = 60_000): number {
     let removed = 0;
