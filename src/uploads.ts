@@ -17,7 +17,7 @@ import { sanitizeFileName, sniff, SNIFF_BYTES } from './storage/sniff.ts';
 // token, the round's rules and the draft's limits would each need a hook of their own,
 // its upload state would live beside our table, and dropping uploads could not share
 // the transaction that closes a round. The state is the `uploads` table; the bytes
-// are DATA_DIR/uploads/<id>.part, and the table's offset only counts synced bytes.
+// are FILES_DIR/uploads/<id>.part, and the table's offset only counts synced bytes.
 
 const TUS_VERSION = '1.0.0';
 const OCTETS = 'application/offset+octet-stream';
