@@ -150,6 +150,9 @@ export class Feeds<K, T extends { id: number }> {
             }
           } while (batch.length === REPLAY_BATCH);
         }
+      } catch (error) {
+        // A read that fails after the client left (a stopping server, its pool closing) has no one to tell.
+        if (!stopped) throw error;
       } finally {
         leave();
       }

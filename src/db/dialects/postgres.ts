@@ -149,8 +149,17 @@ class PostgresDb implements Db {
     return (query as unknown as { for(strength: 'update', config: object): Q }).for('update', { of: table, skipLocked: true });
   }
 
+  /** Fails when the server does not answer within 3 s, so a readiness probe never hangs on the pool. */
   async ping(): Promise<void> {
-    await this.raw.execute(sql`select 1`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('PostgreSQL did not answer within 3 s')), 3000);
+    });
+    try {
+      await Promise.race([this.raw.execute(sql`select 1`), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
@@ -178,7 +187,7 @@ async function migrateOnce(pool: pg.Pool): Promise<void> {
 }
 
 export async function openPostgres(url: string, options: OpenOptions & { poolSize?: number } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 30_000 });
   // An idle client that loses its server would otherwise crash the process with an unhandled 'error'.
   pool.on('error', (error) => console.error('idle PostgreSQL connection failed', error.message));
   try {
