@@ -73,7 +73,8 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
   // Most sweeps find nothing: a plain read says so without a write transaction (or SQLite's write lock).
   const { evidenceRequests: rounds } = db.t;
   const anyDue = db.prepared('deadlines.anyExpiry', () =>
-    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).limit(1),
+    // Ordered by due_at, so the planner takes the open rounds' due_at index (and stops at the first row).
+    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).orderBy(asc(rounds.dueAt)).limit(1),
   );
   if ((await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
@@ -110,6 +111,7 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
       .select({ id: rounds.id })
       .from(rounds)
       .where(and(isOpen(rounds), isNull(rounds.remindedAt), lt(rounds.dueAt, sql.placeholder('remindBefore')), gt(rounds.dueAt, sql.placeholder('now'))))
+      .orderBy(asc(rounds.dueAt))
       .limit(1),
   );
   if ((await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
