@@ -53,6 +53,13 @@ export interface Db {
   lockAfterSales(ids: readonly number[]): Promise<void>;
   lockMessageBoxes(merchantIds: readonly string[]): Promise<void>;
 
+  /**
+   * Whether many rows go best in one multi-row INSERT (PostgreSQL: one round
+   * trip instead of many) or one prepared single-row INSERT each (SQLite: no
+   * round trips, and building a 1,000-row insert costs more than running a
+   * prepared statement 1,000 times).
+   */
+  readonly batchInserts: boolean;
   /** A query prepared once (per connection on SQLite, by name on PostgreSQL). */
   prepared<P>(key: string, build: () => Preparable<P>): P;
   /** `column IN (the ids)` with one bound parameter for any number of ids; bind `ids(list)`. */

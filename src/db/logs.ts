@@ -48,6 +48,11 @@ type LogEntry = { afterSaleId: number; at: number; actor: Actor; action: LogActi
 export async function appendLogs(tx: Db, entries: readonly LogEntry[]): Promise<AfterSaleLogRow[]> {
   if (entries.length === 0) return [];
   await tx.lockAfterSales(entries.map((e) => e.afterSaleId));
+  if (!tx.batchInserts) {
+    const appended: AfterSaleLogRow[] = [];
+    for (const entry of entries) appended.push(await appendLog(tx, entry));
+    return appended;
+  }
   const { afterSaleLogs } = tx.t;
   const values = entries.map((e) => ({ afterSaleId: e.afterSaleId, at: e.at, actor: e.actor.kind, actorId: e.actor.id, action: e.action, summary: e.summary }));
   const inserted = await tx.q.insert(afterSaleLogs).values(values).returning({ id: afterSaleLogs.id });

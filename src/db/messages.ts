@@ -37,6 +37,11 @@ type NewMessage = { merchantId: string; afterSaleId: number; kind: MessageKind; 
 export async function createMessages(tx: Db, list: readonly NewMessage[]): Promise<MessageRow[]> {
   if (list.length === 0) return [];
   await tx.lockMessageBoxes(list.map((m) => m.merchantId));
+  if (!tx.batchInserts) {
+    const created: MessageRow[] = [];
+    for (const message of list) created.push(await createMessage(tx, message));
+    return created;
+  }
   const { messages } = tx.t;
   const values = list.map((m) => ({ merchantId: m.merchantId, afterSaleId: m.afterSaleId, kind: m.kind, title: m.title, body: m.body, createdAt: m.at }));
   const inserted = await tx.q.insert(messages).values(values).returning({ id: messages.id });

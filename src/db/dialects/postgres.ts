@@ -38,6 +38,7 @@ type Root = NodePgDatabase<Tables> & { $client: pg.Pool };
  */
 class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
+  readonly batchInserts = true;
   readonly t: Tables = postgresTables;
   private readonly lockedAfterSales = new Set<number>();
   private readonly lockedBoxes = new Set<string>();

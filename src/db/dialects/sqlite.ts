@@ -54,6 +54,7 @@ function connect(file: string, options: OpenOptions): Database.Database {
  */
 class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
+  readonly batchInserts = false;
   readonly t: Tables = sqliteTables;
   readonly q: Sql;
   changes: Changes | null = null;
