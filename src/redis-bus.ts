@@ -3,7 +3,8 @@ import type { Events, NewRows, RemoteBus } from './events.ts';
 
 const CHANNEL = 'evidence-service:events';
 
-type Envelope = NewRows & { from: string };
+/** What an instance sends: new rows, or `resync` ("I could not tell you everything: read again"). */
+type Envelope = NewRows & { from: string; resync?: boolean };
 
 /**
  * Live pushes across instances through Redis pub/sub. A push only wakes the
@@ -19,6 +20,8 @@ export class RedisBus implements RemoteBus {
   private readonly subscriber: Redis;
   private timer: NodeJS.Timeout | undefined;
   private connectedOnce = false;
+  /** A publish failed (Redis was away): once the publisher is back, every instance is told to read again. */
+  private missed = false;
 
   constructor(
     url: string,
@@ -49,6 +52,13 @@ export class RedisBus implements RemoteBus {
         (error: Error) => this.log(`Redis: could not subscribe again: ${error.message}`),
       );
     });
+    this.publisher.on('ready', () => {
+      if (!this.missed) return;
+      this.missed = false;
+      this.publisher.publish(CHANNEL, JSON.stringify({ from: this.events.instanceId, logs: [], messages: [], resync: true } satisfies Envelope)).catch(() => {
+        this.missed = true;
+      });
+    });
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
     await this.subscriber.subscribe(CHANNEL);
     this.connectedOnce = true;
@@ -64,7 +74,10 @@ export class RedisBus implements RemoteBus {
   send(rows: NewRows): void {
     const envelope: Envelope = { from: this.events.instanceId, ...rows };
     // The commit already happened; a failed publish only delays the others until they read again.
-    this.publisher.publish(CHANNEL, JSON.stringify(envelope)).catch((error: Error) => this.log(`Redis publish failed: ${error.message}`));
+    this.publisher.publish(CHANNEL, JSON.stringify(envelope)).catch((error: Error) => {
+      this.missed = true;
+      this.log(`Redis publish failed (the others read again once it is back): ${error.message}`);
+    });
   }
 
   private receive(text: string): void {
@@ -75,6 +88,7 @@ export class RedisBus implements RemoteBus {
       return;
     }
     if (envelope.from === this.events.instanceId) return;
+    if (envelope.resync) return this.events.resync();
     this.events.publishRemote({ logs: envelope.logs ?? [], messages: envelope.messages ?? [], roundsChanged: envelope.roundsChanged });
   }
 
