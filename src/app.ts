@@ -152,7 +152,8 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       stopping = true;
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Idle keep-alive connections go, a moment later: one whose request is still arriving (a probe's) is answered first.
+      setTimeout(() => server.closeIdleConnections(), 500).unref();
       await sockets.close();
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;

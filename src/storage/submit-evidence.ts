@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { UploadLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import { InvalidInputError } from '../db/errors.ts';
+import { EvidenceRequestClosedError, InvalidInputError } from '../db/errors.ts';
 import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
 import { cutAtSizeLimit, type FileStore, type ReceivedFile } from './file-store.ts';
 import { sanitizeFileName } from './sniff.ts';
@@ -73,7 +73,14 @@ export async function submitEvidence(
   }
   // A retry of an accepted submission skips the round checks: it gets the first answer even after the round closed.
   const isRetry = idempotencyKey != null && (await hasIdempotencyKey(db, req.merchantId, idempotencyKey));
-  if (!isRetry) await openRoundForMerchant(db, req.merchantId, req.requestId, deps.clock.now());
+  if (!isRetry) {
+    try {
+      await openRoundForMerchant(db, req.merchantId, req.requestId, deps.clock.now());
+    } catch (error) {
+      // The same key's first attempt may have committed between the two reads: then this is its retry.
+      if (!(error instanceof EvidenceRequestClosedError && idempotencyKey != null && (await hasIdempotencyKey(db, req.merchantId, idempotencyKey)))) throw error;
+    }
+  }
 
   const received: ReceivedFile[] = [];
   try {
