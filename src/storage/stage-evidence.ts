@@ -4,8 +4,8 @@ import type { Db } from '../db/database.ts';
 import { stageFiles } from '../db/drafts.ts';
 import { InvalidInputError } from '../db/errors.ts';
 import { openRoundForMerchant } from '../db/submissions.ts';
-import type { FileStore, ReceivedFile } from './file-store.ts';
-import { openUpload } from './submit-evidence.ts';
+import type { FileStore } from './file-store.ts';
+import { receiveUploads } from './submit-evidence.ts';
 
 /**
  * Stages files in a round's draft, by the rules a submission's files obey:
@@ -22,15 +22,8 @@ export async function stageEvidenceFiles(
     throw new InvalidInputError('files', `Stage 1 to ${limits.maxFiles} files at a time (got ${req.files.length})`);
   }
   await openRoundForMerchant(db, req.merchantId, req.requestId, deps.clock.now());
-  const received: ReceivedFile[] = [];
+  const received = await receiveUploads(store, req.files, limits);
   try {
-    const budget = { remaining: limits.maxTotalBytes };
-    for (const pending of req.files) {
-      const upload = await pending.catch((error: Error) => {
-        throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
-      });
-      received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
-    }
     return await stageFiles(db, { merchantId: req.merchantId, requestId: req.requestId, files: received }, limits, deps.clock, async () => store.place(received));
   } catch (error) {
     store.discard(received);

@@ -36,6 +36,28 @@ export function openUpload(upload: FileUpload) {
 }
 
 /**
+ * Streams each upload of a request to a temporary file (hashed, sniffed,
+ * size-checked against its kind's limit and the request's total), in order.
+ * If one is refused or breaks off, the ones already received are discarded.
+ */
+export async function receiveUploads(store: FileStore, files: Promise<FileUpload>[], limits: UploadLimits): Promise<ReceivedFile[]> {
+  const received: ReceivedFile[] = [];
+  try {
+    const budget = { remaining: limits.maxTotalBytes };
+    for (const pending of files) {
+      const upload = await pending.catch((error: Error) => {
+        throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
+      });
+      received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
+    }
+    return received;
+  } catch (error) {
+    store.discard(received);
+    throw error;
+  }
+}
+
+/**
  * "Same input" for idempotency: the round, the trimmed explanation, each new file's name and hash
  * in order, and the staged files' ids in order (left out when there are none, so fingerprints
  * stored before drafts existed still match).
@@ -82,15 +104,8 @@ export async function submitEvidence(
     }
   }
 
-  const received: ReceivedFile[] = [];
+  const received = await receiveUploads(store, req.files, limits);
   try {
-    const budget = { remaining: limits.maxTotalBytes };
-    for (const pending of req.files) {
-      const upload = await pending.catch((error: Error) => {
-        throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
-      });
-      received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
-    }
     const fingerprint = fingerprintOf(req.requestId, explanation, received, req.stagedFileIds);
     const result = await commitSubmission(
       db,
