@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Auth, resolveSecret } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -26,6 +26,9 @@ import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
 import { createYogaServer } from './yoga.ts';
+
+/** How long a stop leaves connections with no parsed request open, so bytes already sent are read and answered. */
+const IDLE_CLOSE_DELAY_MS = 100;
 
 export interface App {
   services: Services;
@@ -151,13 +154,16 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     async stop() {
       stopping = true;
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections go, a moment later: one whose request is still arriving (a probe's) is answered first.
-      setTimeout(() => server.closeIdleConnections(), 500).unref();
+      // Stop listening, but keep open connections for a moment: http.Server#close() would close at once every
+      // connection whose request has not been parsed yet, so a probe whose bytes are still in the socket would be cut.
+      const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+      // Then idle keep-alive connections go; every answer given while stopping closes its own connection.
+      const idle = setTimeout(() => server.closeIdleConnections(), IDLE_CLOSE_DELAY_MS);
       await sockets.close();
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
+      clearTimeout(idle);
       await relay?.stop();
       await scheduler.stop();
       await redis?.stop();

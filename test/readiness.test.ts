@@ -16,7 +16,15 @@ function rawConnection(url: string) {
     socket.once('error', reject);
   });
   return {
-    opened,
+    /**
+     * Connected, and accepted by the server: one whole request has been answered on it (kept alive). A connection the
+     * kernel has completed but the server not yet accepted is reset when the server stops listening.
+     */
+    accepted: opened.then(async () => {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await vi.waitFor(() => expect(received).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\n[^]+/), { timeout: 5000 });
+      received = '';
+    }),
     send: (text: string) => new Promise<void>((resolve) => socket.write(text, () => resolve())),
     /** The whole answer, once the server has closed the connection (it does while stopping). */
     answer: async () => {
@@ -43,11 +51,11 @@ describe('/readyz', () => {
     // A request in flight: its body is still coming when the stop begins.
     const body = JSON.stringify({ query: '{ __typename }' });
     const inFlight = rawConnection(server.url);
-    await inFlight.opened;
+    await inFlight.accepted;
     await inFlight.send(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
     // A load balancer's probe on a connection it already holds, begun before the stop.
     const probe = rawConnection(server.url);
-    await probe.opened;
+    await probe.accepted;
     await probe.send('GET /readyz HTTP/1.1\r\n');
 
     server.child.kill('SIGTERM');
@@ -58,8 +66,11 @@ describe('/readyz', () => {
     expect(probed).toMatch(/^HTTP\/1\.1 503 /);
     expect(probed).toContain('"status":"not ready"');
 
-    // New connections are refused.
-    await expect(fetch(`${server.url}/readyz`)).rejects.toThrow();
+    // New connections are refused (a fresh socket: fetch's pool would reuse the connection it already holds).
+    const { hostname, port } = new URL(server.url);
+    await expect(
+      new Promise((resolve, reject) => net.connect(Number(port), hostname).once('connect', resolve).once('error', reject)),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
     await inFlight.send(body.slice(5));
     const answered = await inFlight.answer();
