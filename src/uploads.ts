@@ -9,7 +9,7 @@ import { DeadlinePassedError, DraftFullError, EvidenceRequestClosedError, NotFou
 import type { UploadRow } from './db/schema.ts';
 import { advanceUpload, completeUpload, createUpload, dropUpload, findUpload } from './db/uploads.ts';
 import { drainThen } from './http-drain.ts';
-import { globalId, localId } from './schema/ids.ts';
+import { decodeId, globalId, rowId } from './schema/ids.ts';
 import { sanitizeFileName, sniff, SNIFF_BYTES } from './storage/sniff.ts';
 
 // tus 1.0.0 (core, creation, creation-with-upload, termination, expiration) at /uploads,
@@ -217,7 +217,8 @@ export function createUploadHandler(services: Services) {
     const metadata = parseMetadata(req.headers['upload-metadata'] as string | undefined);
     const roundId = metadata.get('evidenceRequestId');
     if (!roundId) throw new TusRefusal(400, 'Upload-Metadata must name the evidenceRequestId');
-    const requestId = localId(roundId, 'EvidenceRequest');
+    // A malformed or foreign id names no round: the rule answers it as an unknown one (404).
+    const requestId = rowId(decodeId(roundId), 'EvidenceRequest');
     const fileName = sanitizeFileName(metadata.get('filename'));
     if (length === 0) throw new TusRefusal(400, `${fileName} is empty`);
     if (length > maxSize) throw new TusRefusal(413, `Upload-Length is over the ${maxSize} byte limit`);

@@ -109,6 +109,13 @@ describe('afterSale and node', () => {
     const missing = await server.gql(shopA, query, { id: Buffer.from('AfterSale:999999').toString('base64') });
     expect(theirs).toEqual({ data: { afterSale: null, node: null } });
     expect(missing).toEqual(theirs);
+    // A malformed id, one of a type that is no node, and another type's id all name nothing: the same answer, no error.
+    for (const id of ['garbage', Buffer.from('Foo:1').toString('base64'), Buffer.from('AfterSale:abc').toString('base64'), own.requestId!]) {
+      const named = await server.gql(shopA, `query($id: ID!) { afterSale(id: $id) { number } node(id: $id) { ... on AfterSale { number } } }`, { id });
+      expect(named.errors).toBeUndefined();
+      expect(named.data.afterSale).toBeNull();
+      if (id !== own.requestId) expect(named.data.node).toBeNull();
+    }
     const roundQuery = `query($id: ID!) { node(id: $id) { ... on EvidenceRequest { status } } }`;
     expect((await server.gql(shopA, roundQuery, { id: foreign.requestId })).data.node).toBeNull();
     expect((await server.gql(shopB, roundQuery, { id: foreign.requestId })).data.node).toEqual({ status: 'OPEN' });

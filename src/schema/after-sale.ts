@@ -1,11 +1,13 @@
 import { afterSaleIdByNumber, countAwaitingEvidence, listAwaitingEvidence, recordAfterSale } from '../db/after-sales.ts';
-import { InvalidInputError, NotFoundError } from '../db/errors.ts';
+import { InvalidInputError } from '../db/errors.ts';
 import type { AfterSaleRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { actorOf, merchantOf } from './viewer.ts';
 import { AfterSaleStatusEnum, AfterSaleTypeEnum, DecidedByEnum, OutcomeEnum } from './enums.ts';
 import { EvidenceRequestRef } from './evidence.ts';
-import { badInput, connectionPage, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
+import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
+import { badInput } from './errors.ts';
+import { rowId } from './ids.ts';
 import { AfterSaleLogConnection, logsConnection } from './log.ts';
 
 export const AfterSaleRef = builder.objectRef<AfterSaleRow>('AfterSale');
@@ -137,14 +139,10 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { signedIn: true },
     description: 'One after-sale by its ID: any for the platform, the own shop\'s for a merchant; null otherwise.',
-    args: { id: t.arg.id({ required: true, description: 'The after-sale\'s global ID.' }) },
+    args: { id: t.arg.globalID({ required: true, description: 'The after-sale\'s global ID.' }) },
     resolve: (_root, args, ctx) => {
-      try {
-        return ctx.loaders.afterSale.load(localId(args.id, 'AfterSale'));
-      } catch (error) {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      }
+      const id = rowId(args.id, 'AfterSale');
+      return id ? ctx.loaders.afterSale.load(id) : null;
     },
   }),
   afterSaleByNumber: t.field({

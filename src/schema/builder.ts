@@ -2,9 +2,16 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { Context } from '../context.ts';
+import { decodeId } from './ids.ts';
+
+/** Whether `typename` is an object type of this schema implementing Node, which `node(id:)` resolves. */
+function isNodeType(schema: GraphQLSchema, typename: string): boolean {
+  const type = typename ? schema.getType(typename) : undefined;
+  return type instanceof GraphQLObjectType && type.getInterfaces().some((i) => i.name === 'Node');
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -33,11 +40,15 @@ export const builder = new SchemaBuilder<{
           }),
   },
   relay: {
+    // A malformed global ID names nothing (see ids.ts): each field answers it as an unknown id.
+    decodeGlobalID: decodeId,
     clientMutationId: 'omit',
     cursorType: 'String',
     nodeQueryOptions: {
       description: 'Any object by its global ID, if the viewer may see it; null otherwise (another shop\'s objects do not exist for a merchant).',
       authScopes: { signedIn: true },
+      // An id of no node type (malformed, or a type's that is not a node) is null, as an unknown one is.
+      resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeType(info.schema, id.typename) ? resolveNode(id) : null),
     },
     nodesQueryOptions: false,
     idFieldOptions: { description: 'Global ID: opaque, stable, usable with `node(id:)`.' },

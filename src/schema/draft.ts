@@ -4,7 +4,7 @@ import type { EvidenceDraftRow } from '../db/schema.ts';
 import { stageEvidenceFiles } from '../storage/stage-evidence.ts';
 import { builder } from './builder.ts';
 import { EvidenceFileRef, EvidenceRequestRef } from './evidence.ts';
-import { localId } from './ids.ts';
+import { rowId } from './ids.ts';
 import { merchantOf } from './viewer.ts';
 
 export const EvidenceDraftRef = builder.objectRef<EvidenceDraftRow>('EvidenceDraft');
@@ -44,7 +44,7 @@ const RemoveStagedFilePayload = DraftPayload('RemoveStagedFilePayload', 'The dra
 const SaveEvidenceDraftInput = builder.inputType('SaveEvidenceDraftInput', {
   description: 'The explanation so far, for an OPEN round.',
   fields: (t) => ({
-    evidenceRequestId: t.id({ required: true, description: 'The OPEN round the draft answers.' }),
+    evidenceRequestId: t.globalID({ required: true, description: 'The OPEN round the draft answers.' }),
     explanation: t.string({ required: true, description: 'Up to MAX_EXPLANATION (2,000) characters after trimming; may be empty while it is a draft. Control and bidi-override characters are refused.' }),
   }),
 });
@@ -52,7 +52,7 @@ const SaveEvidenceDraftInput = builder.inputType('SaveEvidenceDraftInput', {
 const StageEvidenceFilesInput = builder.inputType('StageEvidenceFilesInput', {
   description: 'Files to stage in an OPEN round\'s draft (a GraphQL multipart request).',
   fields: (t) => ({
-    evidenceRequestId: t.id({ required: true, description: 'The OPEN round the draft answers.' }),
+    evidenceRequestId: t.globalID({ required: true, description: 'The OPEN round the draft answers.' }),
     files: t.field({
       type: ['Upload'],
       required: true,
@@ -73,7 +73,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SaveEvidenceDraftInput, required: true, description: 'The draft\'s explanation.' }) },
     resolve: (_root, { input }, ctx) => {
       const { db, config, clock } = ctx.services;
-      return saveDraft(db, { merchantId: merchantOf(ctx), requestId: localId(input.evidenceRequestId, 'EvidenceRequest'), explanation: input.explanation }, config.limits, clock);
+      return saveDraft(db, { merchantId: merchantOf(ctx), requestId: rowId(input.evidenceRequestId, 'EvidenceRequest'), explanation: input.explanation }, config.limits, clock);
     },
   }),
   stageEvidenceFiles: t.field({
@@ -86,7 +86,7 @@ builder.mutationFields((t) => ({
       const { db, store, config, clock } = ctx.services;
       return stageEvidenceFiles(
         { db, store, limits: config.limits, clock },
-        { merchantId: merchantOf(ctx), requestId: localId(input.evidenceRequestId, 'EvidenceRequest'), files: input.files },
+        { merchantId: merchantOf(ctx), requestId: rowId(input.evidenceRequestId, 'EvidenceRequest'), files: input.files },
       );
     },
   }),
@@ -95,10 +95,10 @@ builder.mutationFields((t) => ({
     authScopes: { merchant: true },
     description: 'Merchant: takes a staged file out of its OPEN round\'s draft; its bytes go unless another file refers to them.',
     errors: { types: errors, union: union('RemoveStagedFileResult', 'The draft without the file, or why not.') },
-    args: { id: t.arg.id({ required: true, description: 'The staged EvidenceFile.' }) },
+    args: { id: t.arg.globalID({ required: true, description: 'The staged EvidenceFile.' }) },
     resolve: (_root, args, ctx) => {
       const { db, clock } = ctx.services;
-      return removeStagedFile(db, merchantOf(ctx), localId(String(args.id), 'EvidenceFile'), clock);
+      return removeStagedFile(db, merchantOf(ctx), rowId(args.id, 'EvidenceFile'), clock);
     },
   }),
 }));

@@ -7,8 +7,14 @@ import {
   InvalidStateError,
   NotFoundError,
 } from '../db/errors.ts';
+import { GraphQLError } from 'graphql';
 import { builder } from './builder.ts';
 import { AfterSaleStatusEnum, EvidenceRequestStatusEnum, FileRejectionEnum } from './enums.ts';
+
+/** A malformed argument that no rule sees (a page size, a cursor): a GraphQL error with code BAD_USER_INPUT. */
+export function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected refusal, returned as a member of a result union. Nothing was changed.',

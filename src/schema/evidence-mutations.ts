@@ -14,20 +14,20 @@ import { AfterSaleRef } from './after-sale.ts';
 import { builder } from './builder.ts';
 import { OutcomeEnum } from './enums.ts';
 import { EvidenceRequestRef, EvidenceSubmissionRef } from './evidence.ts';
-import { localId, localIdOrZero } from './ids.ts';
+import { rowId } from './ids.ts';
 import { actorOf, merchantOf } from './viewer.ts';
 
 const SubmitEvidenceInput = builder.inputType('SubmitEvidenceInput', {
   description: 'The merchant\'s answer to one evidence round.',
   fields: (t) => ({
-    evidenceRequestId: t.id({ required: true, description: 'The OPEN round being answered.' }),
+    evidenceRequestId: t.globalID({ required: true, description: 'The OPEN round being answered.' }),
     explanation: t.string({ required: true, description: 'Why the merchant refuses the buyer\'s claim: 2 to 2,000 characters after trimming.' }),
     files: t.field({
       type: ['Upload'],
       required: false,
       description: 'New files sent with the submission, before the staged ones. With stagedFileIds, 1 to 9 files in all: JPEG, PNG, WebP, GIF, HEIC or PDF up to 10 MiB each; MP4 or QuickTime up to 200 MiB each; 500 MiB in all. More than 9 in all is InvalidInputError on `files`.',
     }),
-    stagedFileIds: t.idList({
+    stagedFileIds: t.globalIDList({
       required: false,
       description: 'Staged EvidenceFile ids of this round\'s draft, submitted after `files` in this order. An id that is not in this round\'s draft (another round\'s, another shop\'s, unknown, or given twice) is InvalidInputError on `stagedFileIds`.',
     }),
@@ -68,7 +68,7 @@ const ResolveArbitrationPayload = builder.objectRef<{ afterSale: AfterSaleRow }>
 const RequestEvidenceInput = builder.inputType('RequestEvidenceInput', {
   description: 'Opens an evidence round.',
   fields: (t) => ({
-    afterSaleId: t.id({ required: true, description: 'An after-sale in PLATFORM_INTERVENING or EVIDENCE_SUBMITTED.' }),
+    afterSaleId: t.globalID({ required: true, description: 'An after-sale in PLATFORM_INTERVENING or EVIDENCE_SUBMITTED.' }),
     instructions: t.string({ required: true, description: '举证说明 for the merchant: 1 to 2,000 characters after trimming.' }),
   }),
 });
@@ -76,7 +76,7 @@ const RequestEvidenceInput = builder.inputType('RequestEvidenceInput', {
 const ResolveArbitrationInput = builder.inputType('ResolveArbitrationInput', {
   description: 'The platform\'s ruling.',
   fields: (t) => ({
-    afterSaleId: t.id({ required: true, description: 'An after-sale that is not yet RESOLVED.' }),
+    afterSaleId: t.globalID({ required: true, description: 'An after-sale that is not yet RESOLVED.' }),
     outcome: t.field({ type: OutcomeEnum, required: true, description: 'Whom the ruling favours.' }),
     opinion: t.string({ description: 'Reasoning shown to the merchant, up to 2,000 characters.' }),
   }),
@@ -101,10 +101,10 @@ builder.mutationFields((t) => ({
         {
           merchantId: merchantOf(ctx),
           staffId: ctx.viewer!.sub,
-          requestId: localId(input.evidenceRequestId, 'EvidenceRequest'),
+          requestId: rowId(input.evidenceRequestId, 'EvidenceRequest'),
           explanation: input.explanation,
           files: input.files ?? [],
-          stagedFileIds: (input.stagedFileIds ?? []).map((id) => localIdOrZero(String(id), 'EvidenceFile')),
+          stagedFileIds: (input.stagedFileIds ?? []).map((id) => rowId(id, 'EvidenceFile')),
           idempotencyKey: input.idempotencyKey ?? null,
         },
       );
@@ -120,7 +120,7 @@ builder.mutationFields((t) => ({
       const { db, config, clock } = ctx.services;
       return requestEvidence(
         db,
-        { afterSaleId: localId(input.afterSaleId, 'AfterSale'), instructions: input.instructions },
+        { afterSaleId: rowId(input.afterSaleId, 'AfterSale'), instructions: input.instructions },
         actorOf(ctx),
         clock.now(),
         { evidenceWindowMs: config.evidenceWindowMs, reminderLeadMs: config.reminderLeadMs, maxInstructions: config.limits.maxInstructions },
@@ -132,10 +132,10 @@ builder.mutationFields((t) => ({
     authScopes: { platform: true },
     description: 'Platform: withdraws an OPEN round; the after-sale goes back to PLATFORM_INTERVENING. No message is sent.',
     errors: { types: [NotFoundError, InvalidInputError, InvalidStateError], union: union('CancelEvidenceRequestResult', 'The cancelled round, or why not.') },
-    args: { evidenceRequestId: t.arg.id({ required: true, description: 'The round to withdraw.' }) },
+    args: { evidenceRequestId: t.arg.globalID({ required: true, description: 'The round to withdraw.' }) },
     resolve: (_root, args, ctx) => {
       const { db, clock } = ctx.services;
-      return cancelEvidenceRequest(db, localId(args.evidenceRequestId, 'EvidenceRequest'), actorOf(ctx), clock.now());
+      return cancelEvidenceRequest(db, rowId(args.evidenceRequestId, 'EvidenceRequest'), actorOf(ctx), clock.now());
     },
   }),
   resolveArbitration: t.field({
@@ -148,7 +148,7 @@ builder.mutationFields((t) => ({
       const { db, clock } = ctx.services;
       return resolveArbitration(
         db,
-        { afterSaleId: localId(input.afterSaleId, 'AfterSale'), outcome: input.outcome, opinion: input.opinion },
+        { afterSaleId: rowId(input.afterSaleId, 'AfterSale'), outcome: input.outcome, opinion: input.opinion },
         actorOf(ctx),
         clock.now(),
       );

@@ -1,64 +1,33 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { GraphQLError } from 'graphql';
-import { NotFoundError } from '../db/errors.ts';
 
-/** The row id behind a global ID of `typename`; a malformed or foreign ID is simply "not found". */
-export function localId(globalId: string, typename: string): number {
-  try {
-    const { typename: found, id } = decodeGlobalID(globalId);
-    const n = Number(id);
-    if (found === typename && Number.isSafeInteger(n) && n > 0) return n;
-  } catch {
-    // fall through: a malformed ID names nothing
-  }
-  throw new NotFoundError(typename);
+/** The object types whose global IDs the API takes as arguments. */
+export type NodeTypename = 'AfterSale' | 'EvidenceRequest' | 'EvidenceFile' | 'Message';
+
+/** A global ID as Pothos's `t.arg.globalID` hands it to a resolver. */
+export interface DecodedId {
+  typename: string;
+  id: string;
 }
 
-/** Like localId, but 0 (which names no row) for a malformed or foreign ID, where the rule itself answers. */
-export function localIdOrZero(globalId: string, typename: string): number {
+/**
+ * Decodes a global ID for Pothos (the builder's `relay.decodeGlobalID`): a malformed one names no type, instead of
+ * failing the field. With `rowId`, that is the whole of the one answer for a bad id: it names no row, and each field
+ * answers as for an unknown row (NotFoundError, null, 0, 404).
+ */
+export function decodeId(globalId: string): DecodedId {
   try {
-    return localId(globalId, typename);
+    return decodeGlobalID(globalId);
   } catch {
-    return 0;
+    return { typename: '', id: '' };
   }
 }
 
-export function globalId(typename: string, id: number): string {
+/** The row a decoded ID names if it is a `typename`'s; otherwise 0, which names no row (ids start at 1). */
+export function rowId({ typename: found, id }: DecodedId, typename: NodeTypename): number {
+  const n = Number(id);
+  return found === typename && /^[1-9]\d*$/.test(id) && Number.isSafeInteger(n) ? n : 0;
+}
+
+export function globalId(typename: NodeTypename, id: number): string {
   return encodeGlobalID(typename, id);
-}
-
-export function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
-}
-
-export function encodeCursor(parts: (string | number)[]): string {
-  return Buffer.from(parts.join(':')).toString('base64url');
-}
-
-/** Decodes a cursor made by encodeCursor with `count` numeric parts after `prefix`. */
-export function decodeCursor(cursor: string, prefix: string, count: number): number[] {
-  const parts = Buffer.from(cursor, 'base64url').toString().split(':');
-  const numbers = parts.slice(1).map(Number);
-  if (parts[0] !== prefix || numbers.length !== count || !numbers.every(Number.isSafeInteger)) {
-    throw badInput('The cursor is not one this list gave out');
-  }
-  return numbers;
-}
-
-export const DEFAULT_PAGE = 20;
-export const MAX_PAGE = 100;
-
-/** Page size: 20 by default, at most 100. */
-export function pageSize(first: number | null | undefined): number {
-  if (first == null) return DEFAULT_PAGE;
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`);
-  return first;
-}
-
-/** A relay connection's edges and pageInfo for one page of a forward-only list. */
-export function connectionPage<T>(edges: { cursor: string; node: T }[], hasNextPage: boolean, hasPreviousPage: boolean) {
-  return {
-    edges,
-    pageInfo: { hasNextPage, hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-  };
 }

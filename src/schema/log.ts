@@ -2,7 +2,7 @@ import type { Context } from '../context.ts';
 import type { AfterSaleLogRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { LogActionEnum, LogActorEnum } from './enums.ts';
-import { connectionPage, decodeCursor, encodeCursor, pageSize } from './ids.ts';
+import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
 
 export const AfterSaleLogRef = builder.objectRef<AfterSaleLogRow>('AfterSaleLog');
 

@@ -3,7 +3,9 @@ import type { MessageRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
 import { AfterSaleRef } from './after-sale.ts';
 import { MessageKindEnum } from './enums.ts';
-import { badInput, connectionPage, decodeCursor, encodeCursor, localId, pageSize } from './ids.ts';
+import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
+import { badInput } from './errors.ts';
+import { rowId } from './ids.ts';
 import { merchantOf } from './viewer.ts';
 
 export const MessageRef = builder.objectRef<MessageRow>('Message');
@@ -83,16 +85,10 @@ builder.mutationFields((t) => ({
   markMessagesRead: t.int({
     authScopes: { merchant: true },
     description: 'Merchant: marks the given messages read. Returns how many changed (already read, unknown or other shops\' IDs count 0).',
-    args: { ids: t.arg.idList({ required: true, description: 'Message IDs, at most 100.' }) },
+    args: { ids: t.arg.globalIDList({ required: true, description: 'Message IDs, at most 100.' }) },
     resolve: (_root, { ids }, ctx) => {
       if (ids.length > 100) throw badInput('At most 100 ids at once');
-      const local = ids.flatMap((id) => {
-        try {
-          return [localId(String(id), 'Message')];
-        } catch {
-          return [];
-        }
-      });
+      const local = ids.map((id) => rowId(id, 'Message')).filter((id) => id !== 0);
       return markMessagesRead(ctx.services.db, merchantOf(ctx), local, ctx.services.clock.now());
     },
   }),

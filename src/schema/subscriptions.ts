@@ -5,7 +5,7 @@ import { countMessages, messagesAfter, newestMessageId } from '../db/messages.ts
 import type { AfterSaleLogRow, MessageRow } from '../db/schema.ts';
 import { Feeds, perInstance, type FeedItem } from '../feeds.ts';
 import { builder } from './builder.ts';
-import { localId } from './ids.ts';
+import { rowId } from './ids.ts';
 import { AfterSaleLogRef } from './log.ts';
 import { messageCursor, messageIdOfCursor, MessageRef } from './message.ts';
 import { merchantOf } from './viewer.ts';
@@ -91,15 +91,10 @@ builder.subscriptionFields((t) => ({
     type: AfterSaleLogRef,
     authScopes: { signedIn: true },
     description: 'New log lines of one after-sale the viewer may see, as they are written.',
-    args: { afterSaleId: t.arg.id({ required: true, description: 'The after-sale to follow.' }) },
+    args: { afterSaleId: t.arg.globalID({ required: true, description: 'The after-sale to follow.' }) },
     subscribe: async (_root, args, ctx) => {
-      let id: number | null = null;
-      try {
-        id = localId(args.afterSaleId, 'AfterSale');
-      } catch {
-        // unknown ids are answered below like another shop's
-      }
-      if (id == null || !(await ctx.loaders.afterSale.load(id))) {
+      const id = rowId(args.afterSaleId, 'AfterSale');
+      if (!id || !(await ctx.loaders.afterSale.load(id))) {
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
       loadersOnDemand(ctx);
