@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { onPostgres, sqliteIntegrity, stored } from './stored.ts';
 import { fixture, openCase, storedFiles, submitEvidence, tempDir, SUBMIT } from './helpers.ts';
 import { multipartBody, streamUpload, submitFields } from './multipart.ts';
-import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
+import { freshConnectionError, spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
 const MiB = 1024 * 1024;
 const video = fs.readFileSync(fixture('unboxing.mp4'));
@@ -135,7 +135,7 @@ describe('SIGTERM', () => {
     await vi.waitFor(() => expect(tempFiles(dir).length).toBe(1), { timeout: 10_000 });
     server.child.kill('SIGTERM');
     await vi.waitFor(() => expect(server.output()).toContain('SIGTERM'));
-    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    expect(await freshConnectionError(server.url)).toMatchObject({ code: 'ECONNREFUSED' });
 
     const answer = await upload.answer;
     expect(answer.status).toBe(200);

@@ -15,18 +15,23 @@ const jpegOf = (bytes: number) => Buffer.concat([photo, Buffer.alloc(Math.max(0,
 let server: TestServer;
 /** Small limits, so limits can be crossed with little data. */
 let tight: TestServer;
+/** A short idle timeout, for clients that stop sending (kept off `tight`, whose big bodies may pause on a busy machine). */
+let impatient: TestServer;
 let merchant: string;
 let tightMerchant: string;
+let impatientMerchant: string;
 
 beforeAll(async () => {
-  [server, tight] = await Promise.all([
+  [server, tight, impatient] = await Promise.all([
     startServer(),
-    startServer({ MAX_DOCUMENT_BYTES: '200000', MAX_TOTAL_BYTES: '300000', UPLOAD_IDLE_TIMEOUT: '500ms' }),
+    startServer({ MAX_DOCUMENT_BYTES: '200000', MAX_TOTAL_BYTES: '300000' }),
+    startServer({ UPLOAD_IDLE_TIMEOUT: '500ms' }),
   ]);
   merchant = await server.merchantToken('shop-a');
   tightMerchant = await tight.merchantToken('shop-a');
+  impatientMerchant = await impatient.merchantToken('shop-a');
 });
-afterAll(() => Promise.all([server?.stop(), tight?.stop()]));
+afterAll(() => Promise.all([server?.stop(), tight?.stop(), impatient?.stop()]));
 
 const ROUND = `query($id: ID!) { node(id: $id) { ... on EvidenceRequest { status submission { id } afterSale { status } } } }`;
 
@@ -208,19 +213,19 @@ describe('hostile uploads', () => {
   });
 
   it('answers a client that stops sending with 408 and forgets its upload', async () => {
-    const { requestId, before } = await arrange(tight);
+    const { requestId, before } = await arrange(impatient);
     const { contentType, body } = multipartBody(submitParts(requestId, [{ name: '1', filename: 'slow.jpg', data: jpegOf(150_000) }]));
-    const socket = await openRaw(tight.url, { ...PREFLIGHT, authorization: `Bearer ${tightMerchant}`, 'content-type': contentType, 'content-length': String(body.length) }, body.subarray(0, 60_000));
+    const socket = await openRaw(impatient.url, { ...PREFLIGHT, authorization: `Bearer ${impatientMerchant}`, 'content-type': contentType, 'content-length': String(body.length) }, body.subarray(0, 60_000));
     const reply = await readUntilClosed(socket);
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(reply).toContain('UPLOAD_TIMEOUT');
-    await vi.waitFor(() => expect(storedFiles(tight.dataDir)).toEqual(before.files));
-    await expectNothingStored(tight, tightMerchant, requestId, before);
-    await expectStillServing(tight, tightMerchant);
+    await vi.waitFor(() => expect(storedFiles(impatient.dataDir)).toEqual(before.files));
+    await expectNothingStored(impatient, impatientMerchant, requestId, before);
+    await expectStillServing(impatient, impatientMerchant);
   });
 
   it('answers a JSON request whose body stops arriving with 408, and records nothing', async () => {
-    const platform = await tight.platformToken();
+    const platform = await impatient.platformToken();
     const number = `AS-STALL-${process.pid}`;
     const body = Buffer.from(
       JSON.stringify({
@@ -228,13 +233,13 @@ describe('hostile uploads', () => {
         variables: { input: { merchantId: 'shop-a', number, orderNumber: 'OD-1', type: 'REFUND_ONLY', reason: 'r', buyerClaim: 'c', amountCents: 1 } },
       }),
     );
-    const socket = await openRaw(tight.url, { authorization: `Bearer ${platform}`, 'content-type': 'application/json', 'content-length': String(body.length) }, body.subarray(0, body.length - 10));
+    const socket = await openRaw(impatient.url, { authorization: `Bearer ${platform}`, 'content-type': 'application/json', 'content-length': String(body.length) }, body.subarray(0, body.length - 10));
     const reply = await readUntilClosed(socket);
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(reply).toContain('REQUEST_TIMEOUT');
-    const recorded = { n: await stored(tight.dataDir, (db) => db.count('SELECT count(*) AS n FROM after_sales WHERE number = ?', number)) };
+    const recorded = { n: await stored(impatient.dataDir, (db) => db.count('SELECT count(*) AS n FROM after_sales WHERE number = ?', number)) };
     expect(recorded.n).toBe(0);
-    await expectStillServing(tight, tightMerchant);
+    await expectStillServing(impatient, impatientMerchant);
   });
 
   it('keeps hostile file names as harmless labels: no path parts, no bidi override, at most 255 characters', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startServer, tempDir } from './helpers.ts';
-import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
+import { freshConnectionError, spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
 /** A raw connection to the server, so the test decides when each byte of a request goes out. */
 function rawConnection(url: string) {
@@ -66,11 +66,8 @@ describe('/readyz', () => {
     expect(probed).toMatch(/^HTTP\/1\.1 503 /);
     expect(probed).toContain('"status":"not ready"');
 
-    // New connections are refused (a fresh socket: fetch's pool would reuse the connection it already holds).
-    const { hostname, port } = new URL(server.url);
-    await expect(
-      new Promise((resolve, reject) => net.connect(Number(port), hostname).once('connect', resolve).once('error', reject)),
-    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // New connections are refused.
+    expect(await freshConnectionError(server.url)).toMatchObject({ code: 'ECONNREFUSED' });
 
     await inFlight.send(body.slice(5));
     const answered = await inFlight.answer();

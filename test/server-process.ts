@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Auth } from '../src/auth.ts';
@@ -80,4 +81,20 @@ export async function stopProcess(server: ServerProcess | undefined): Promise<vo
   if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
   server.child.kill('SIGTERM');
   await server.exited;
+}
+
+/**
+ * Resolves with the error of a fresh TCP connection to `url` (ECONNREFUSED once the server stopped listening).
+ * A fresh socket: fetch's pool would send the request over a keep-alive connection it already holds.
+ */
+export function freshConnectionError(url: string): Promise<NodeJS.ErrnoException | null> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(null);
+    });
+    socket.once('error', resolve);
+  });
 }
