@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { recordAfterSale } from '../db/after-sales.ts';
 import type { Db } from '../db/database.ts';
-import { requestEvidence, resolveArbitration } from '../db/evidence.ts';
+import { requestEvidence, resolveArbitration } from '../cases/rounds.ts';
 import { commitSubmission } from '../db/submissions.ts';
 import type { Actor } from '../db/logs.ts';
 import type { AfterSaleType } from '../db/schema.ts';
 import type { FileStore, ReceivedFile } from '../storage/file-store.ts';
-import { fingerprintOf } from '../storage/submit-evidence.ts';
+import { fingerprintOf } from '../cases/submit-evidence.ts';
 
 /** Sample evidence files that ship with the service for the demo (never read from test/). */
 const DEMO_FILES = fileURLToPath(new URL('./files/', import.meta.url));

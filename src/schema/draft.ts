@@ -1,7 +1,7 @@
 import { removeStagedFile, saveDraft } from '../db/drafts.ts';
 import { DeadlinePassedError, EvidenceRequestClosedError, FileRejectedError, InvalidInputError, NotFoundError } from '../db/errors.ts';
 import type { EvidenceDraftRow } from '../db/schema.ts';
-import { stageEvidenceFiles } from '../storage/stage-evidence.ts';
+import { stageEvidenceFiles } from '../cases/stage-evidence.ts';
 import { builder } from './builder.ts';
 import { EvidenceFileRef, EvidenceRequestRef } from './evidence.ts';
 import { rowId } from './ids.ts';

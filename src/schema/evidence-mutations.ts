@@ -7,9 +7,9 @@ import {
   InvalidStateError,
   NotFoundError,
 } from '../db/errors.ts';
-import { cancelEvidenceRequest, requestEvidence, resolveArbitration } from '../db/evidence.ts';
+import { cancelEvidenceRequest, requestEvidence, resolveArbitration } from '../cases/rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow, EvidenceSubmissionRow } from '../db/schema.ts';
-import { submitEvidence } from '../storage/submit-evidence.ts';
+import { submitEvidence } from '../cases/submit-evidence.ts';
 import { AfterSaleRef } from './after-sale.ts';
 import { builder } from './builder.ts';
 import { OutcomeEnum } from './enums.ts';

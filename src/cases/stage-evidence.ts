@@ -4,8 +4,8 @@ import type { Db } from '../db/database.ts';
 import { stageFiles } from '../db/drafts.ts';
 import { InvalidInputError } from '../db/errors.ts';
 import { openRoundForMerchant } from '../db/submissions.ts';
-import type { FileStore } from './file-store.ts';
-import { receiveUploads } from './submit-evidence.ts';
+import type { FileStore } from '../storage/file-store.ts';
+import { receiveUploads } from '../storage/receive-uploads.ts';
 
 /**
  * Stages files in a round's draft, by the rules a submission's files obey:

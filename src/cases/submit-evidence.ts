@@ -4,8 +4,8 @@ import type { UploadLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { EvidenceRequestClosedError, InvalidInputError } from '../db/errors.ts';
 import { commitSubmission, explanationOf, hasIdempotencyKey, openRoundForMerchant } from '../db/submissions.ts';
-import { cutAtSizeLimit, type FileStore, type ReceivedFile } from './file-store.ts';
-import { sanitizeFileName } from './sniff.ts';
+import type { FileStore } from '../storage/file-store.ts';
+import { receiveUploads } from '../storage/receive-uploads.ts';
 
 export interface SubmitEvidenceRequest {
   merchantId: string;
@@ -17,44 +17,6 @@ export interface SubmitEvidenceRequest {
   /** Staged files of the round's draft, after `files`; 0 stands for an id that names no file. */
   stagedFileIds: number[];
   idempotencyKey: string | null;
-}
-
-/**
- * The upload's stream. The parser fails it up front when the whole file
- * already arrived past its size cap (a small cap), before we asked for it.
- */
-export function openUpload(upload: FileUpload) {
-  try {
-    return upload.createReadStream();
-  } catch (error) {
-    const fileName = sanitizeFileName(upload.filename);
-    if ((error as { status?: number }).status === 413) {
-      throw cutAtSizeLimit(fileName);
-    }
-    throw new InvalidInputError('files', `${fileName} could not be read from the request`);
-  }
-}
-
-/**
- * Streams each upload of a request to a temporary file (hashed, sniffed,
- * size-checked against its kind's limit and the request's total), in order.
- * If one is refused or breaks off, the ones already received are discarded.
- */
-export async function receiveUploads(store: FileStore, files: Promise<FileUpload>[], limits: UploadLimits): Promise<ReceivedFile[]> {
-  const received: ReceivedFile[] = [];
-  try {
-    const budget = { remaining: limits.maxTotalBytes };
-    for (const pending of files) {
-      const upload = await pending.catch((error: Error) => {
-        throw new InvalidInputError('files', `A file could not be read from the request: ${error.message}`);
-      });
-      received.push(await store.receive(openUpload(upload), upload.filename, limits, budget));
-    }
-    return received;
-  } catch (error) {
-    store.discard(received);
-    throw error;
-  }
 }
 
 /**
