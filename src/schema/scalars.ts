@@ -1,5 +1,6 @@
 import { GraphQLError, Kind } from 'graphql';
 import { GraphQLUpload } from 'graphql-upload-minimal';
+import { isoString } from '../clock.ts';
 import { builder } from './builder.ts';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -14,7 +15,7 @@ function parseDateTime(value: unknown): Date {
 
 builder.scalarType('DateTime', {
   description: 'An instant as an ISO 8601 string in UTC, e.g. `2026-11-26T08:00:00.000Z`. Inputs must carry a time zone.',
-  serialize: (value) => new Date(value).toISOString(),
+  serialize: (value) => (typeof value === 'number' ? isoString(value) : new Date(value).toISOString()),
   parseValue: parseDateTime,
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
 });
