@@ -7,15 +7,15 @@ import { AfterSaleStatusEnum, AfterSaleTypeEnum, DecidedByEnum, OutcomeEnum } fr
 import { EvidenceRequestRef } from './evidence.ts';
 import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
 import { badInput } from './errors.ts';
-import { rowId } from './ids.ts';
+import { rowId, rowNumber } from './ids.ts';
 import { AfterSaleLogConnection, logsConnection } from './log.ts';
 
 export const AfterSaleRef = builder.objectRef<AfterSaleRow>('AfterSale');
 
 builder.node(AfterSaleRef, {
   description: '售后单: an after-sale the buyer escalated to the platform. Merchants see their own shop\'s only.',
-  id: { resolve: (row) => row.id },
-  loadOne: (id, ctx) => ctx.loaders.afterSale.load(Number(id)),
+  id: { resolve: (row) => row.id, parse: rowNumber },
+  loadOne: (id, ctx) => ctx.loaders.afterSale.load(id),
   fields: (t) => ({
     number: t.exposeString('number', { description: 'The after-sale number (售后单号), unique on the platform.' }),
     orderNumber: t.exposeString('orderNumber', { description: 'The order the after-sale belongs to.' }),

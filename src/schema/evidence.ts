@@ -1,6 +1,7 @@
 import { secondsRemaining } from '../db/rounds.ts';
 import type { EvidenceFileRow, EvidenceRequestRow, EvidenceSubmissionRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
+import { rowNumber } from './ids.ts';
 import { AfterSaleRef } from './after-sale.ts';
 import { EvidenceRequestStatusEnum } from './enums.ts';
 import type { Context } from '../context.ts';
@@ -29,8 +30,8 @@ export const EvidenceFileRef = builder.objectRef<EvidenceFileRow>('EvidenceFile'
 
 builder.node(EvidenceRequestRef, {
   description: 'One evidence round: the platform asks, the merchant has until dueAt to answer once.',
-  id: { resolve: (row) => row.id },
-  loadOne: (id, ctx) => ctx.loaders.evidenceRequest.load(Number(id)),
+  id: { resolve: (row) => row.id, parse: rowNumber },
+  loadOne: (id, ctx) => ctx.loaders.evidenceRequest.load(id),
   fields: (t) => ({
     afterSale: t.field({
       type: AfterSaleRef,
@@ -61,8 +62,8 @@ builder.node(EvidenceRequestRef, {
 
 builder.node(EvidenceSubmissionRef, {
   description: 'The merchant\'s answer to one round: its explanation and its files.',
-  id: { resolve: (row) => row.id },
-  loadOne: (id, ctx) => ctx.loaders.submission.load(Number(id)),
+  id: { resolve: (row) => row.id, parse: rowNumber },
+  loadOne: (id, ctx) => ctx.loaders.submission.load(id),
   fields: (t) => ({
     explanation: t.exposeString('explanation', { description: 'Why the merchant refuses the buyer\'s claim, trimmed.' }),
     submittedAt: t.expose('submittedAt', { type: 'DateTime', description: 'When it was committed.' }),
@@ -82,8 +83,8 @@ builder.node(EvidenceSubmissionRef, {
 
 builder.node(EvidenceFileRef, {
   description: 'One evidence file, stored by its SHA-256 and served through a signed link.',
-  id: { resolve: (row) => row.id },
-  loadOne: (id, ctx) => ctx.loaders.file.load(Number(id)),
+  id: { resolve: (row) => row.id, parse: rowNumber },
+  loadOne: (id, ctx) => ctx.loaders.file.load(id),
   fields: (t) => ({
     fileName: t.exposeString('fileName', { description: 'The original name, sanitised: no path, no control or bidi characters, at most 255 characters.' }),
     contentType: t.exposeString('contentType', { description: 'Sniffed from the bytes, never the client\'s claim.' }),

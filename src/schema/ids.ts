@@ -22,10 +22,15 @@ export function decodeId(globalId: string): DecodedId {
   }
 }
 
+/** A node's row id from the id part of its global ID (the nodes' `parse`): 0, which names no row, unless a positive integer. */
+export function rowNumber(id: string): number {
+  const n = Number(id);
+  return /^[1-9]\d*$/.test(id) && Number.isSafeInteger(n) ? n : 0;
+}
+
 /** The row a decoded ID names if it is a `typename`'s; otherwise 0, which names no row (ids start at 1). */
 export function rowId({ typename: found, id }: DecodedId, typename: NodeTypename): number {
-  const n = Number(id);
-  return found === typename && /^[1-9]\d*$/.test(id) && Number.isSafeInteger(n) ? n : 0;
+  return found === typename ? rowNumber(id) : 0;
 }
 
 export function globalId(typename: NodeTypename, id: number): string {

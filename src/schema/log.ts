@@ -1,6 +1,7 @@
 import type { Context } from '../context.ts';
 import type { AfterSaleLogRow } from '../db/schema.ts';
 import { builder } from './builder.ts';
+import { rowNumber } from './ids.ts';
 import { LogActionEnum, LogActorEnum } from './enums.ts';
 import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
 
@@ -8,9 +9,9 @@ export const AfterSaleLogRef = builder.objectRef<AfterSaleLogRow>('AfterSaleLog'
 
 builder.node(AfterSaleLogRef, {
   description: 'One line of an after-sale\'s log (售后日志).',
-  id: { resolve: (row) => row.id },
+  id: { resolve: (row) => row.id, parse: rowNumber },
   loadOne: async (id, ctx) => {
-    const row = await ctx.loaders.log.load(Number(id));
+    const row = await ctx.loaders.log.load(id);
     // A log line is visible exactly when its after-sale is.
     return row && (await ctx.loaders.afterSale.load(row.afterSaleId)) ? row : null;
   },

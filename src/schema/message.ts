@@ -5,15 +5,15 @@ import { AfterSaleRef } from './after-sale.ts';
 import { MessageKindEnum } from './enums.ts';
 import { connectionPage, decodeCursor, encodeCursor, pageSize } from './connections.ts';
 import { badInput } from './errors.ts';
-import { rowId } from './ids.ts';
+import { rowId, rowNumber } from './ids.ts';
 import { merchantOf } from './viewer.ts';
 
 export const MessageRef = builder.objectRef<MessageRow>('Message');
 
 builder.node(MessageRef, {
   description: 'A message in the merchant\'s message box (消息盒子).',
-  id: { resolve: (row) => row.id },
-  loadOne: (id, ctx) => ctx.loaders.message.load(Number(id)),
+  id: { resolve: (row) => row.id, parse: rowNumber },
+  loadOne: (id, ctx) => ctx.loaders.message.load(id),
   fields: (t) => ({
     kind: t.expose('kind', { type: MessageKindEnum, description: 'What the message is about.' }),
     title: t.exposeString('title', { description: 'A short headline.' }),
