@@ -26,9 +26,10 @@ export function drainThen(req: IncomingMessage, res: ServerResponse, done: () =>
     clearTimeout(timer);
     req.off('data', onData);
     if (!complete) {
-      res.shouldKeepAlive = false;
-      // Lingering close: closing with unread bytes sends a reset, which can destroy the
-      // answer before the client reads it; so keep discarding a little longer first.
+      // Lingering close: closing with unread bytes sends a reset, which can destroy the answer
+      // before the client reads it; so keep discarding a little longer first. The answer stays
+      // keep-alive on purpose: with `Connection: close` Node destroys the socket as soon as the
+      // answer is flushed, which is that very reset; linger() closes it, bounded, instead.
       res.once('finish', () => linger(req));
     }
     done();
