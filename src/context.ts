@@ -47,6 +47,8 @@ export interface Context {
   /** Base of absolute links (file URLs): PUBLIC_URL, or the request's own origin. */
   baseUrl: string;
   loaders: Loaders;
+  /** The request's logger (its lines carry the request id); the root logger for sockets. */
+  log: Logger;
 }
 
 type Owned = { merchantId: string };
@@ -147,6 +149,6 @@ function logKey(k: LogPageKey): string {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
-export function createContext(services: Services, viewer: Viewer | null, baseUrl: string): Context {
-  return { services, viewer, baseUrl: services.config.publicUrl ?? baseUrl, loaders: createLoaders(services.db, viewer) };
+export function createContext(services: Services, viewer: Viewer | null, baseUrl: string, log: Logger = services.log): Context {
+  return { services, viewer, baseUrl: services.config.publicUrl ?? baseUrl, loaders: createLoaders(services.db, viewer), log };
 }

@@ -4,7 +4,7 @@ import { processRequest } from 'graphql-upload-minimal';
 import type { Services } from './context.ts';
 import { createFileLinks } from './file-links.ts';
 import { createPages } from './pages.ts';
-import { currentLogger } from './logger.ts';
+import { loggerOf } from './logger.ts';
 import { drainThen } from './http-drain.ts';
 import { createUploadHandler } from './uploads.ts';
 import type { YogaServer } from './yoga.ts';
@@ -95,7 +95,7 @@ export function createHttpHandler({ services, yoga, healthy, ready }: HttpHandle
       const value = req.headers[name];
       if (typeof value === 'string') headers.set(name, value);
     }
-    const response = await yoga.fetch(new Request(url, { method: 'POST', headers }), { uploadOperations: operations });
+    const response = await yoga.fetch(new Request(url, { method: 'POST', headers }), { uploadOperations: operations, req });
     const body = Buffer.from(await response.arrayBuffer());
     // The answer is ready though the body may not have ended (a refused file): drainThen bounds the rest.
     req.setTimeout(0);
@@ -139,7 +139,7 @@ export function createHttpHandler({ services, yoga, healthy, ready }: HttpHandle
       if (await servePage(req, res, url.pathname)) return;
       return drainThen(req, res, () => sendJson(res, 404, { error: 'Not found. The API is at /graphql' }));
     } catch (error) {
-      currentLogger(services.log).error({ err: error }, 'request failed');
+      loggerOf(req, services.log).error({ err: error }, 'request failed');
       if (!res.headersSent) drainThen(req, res, () => graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.destroy();
     }

@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import pretty from 'pino-pretty';
-import type { YogaLogger } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
 
 export type { Logger };
 
@@ -21,12 +21,13 @@ export function createLogger(level: string, options: { pretty?: boolean } = {}):
   );
 }
 
-/** The logger of the request being served, bound to its request id. */
-const requestLogger = new AsyncLocalStorage<Logger>();
-
-/** Inside a request: its own logger (every line carries `reqId`); elsewhere the root one. */
-export function currentLogger(root: Logger): Logger {
-  return requestLogger.getStore() ?? root;
+/**
+ * The logger of a request: pino-http's child, bound to the request id. Passed along (the GraphQL
+ * context's `log`) rather than kept in an AsyncLocalStorage: on Node 20 that installs promise hooks
+ * for the whole process, and every promise then paid for them (4% of a workbench page's CPU).
+ */
+export function loggerOf(req: IncomingMessage | undefined, root: Logger): Logger {
+  return (req as (IncomingMessage & { log?: Logger }) | undefined)?.log ?? root;
 }
 
 /** A client's own id is kept when it is sane, so a line can be followed across services. */
@@ -35,9 +36,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * pino-http: one line per request once it is answered, with its id, method,
  * path (never the query string: file links carry their signature there),
- * status and duration; `x-request-id` in and out. `serve` runs with the
- * request's logger as the current one, so every line the request causes,
- * yoga's unexpected errors included, carries the same `reqId`.
+ * status and duration; `x-request-id` in and out. The request's logger
+ * (`loggerOf(req)`) writes every other line it causes, with the same `reqId`.
  */
 export function requestLogging(root: Logger) {
   const http = pinoHttp<IncomingMessage, ServerResponse>({
@@ -65,20 +65,44 @@ export function requestLogging(root: Logger) {
     // mid-body reached its client as EPIPE instead of the answer (test/hostile-upload.test.ts).
     // Its 'finish' and 'close' listeners still log every request, failed ones included.
     for (const listener of res.listeners('error')) if (!errorListeners.includes(listener)) res.off('error', listener as () => void);
-    requestLogger.run((req as IncomingMessage & { log: Logger }).log, serve);
+    serve();
   };
 }
 
-/** Hands yoga's own lines (masked errors with their stacks, above all) to the current logger. */
+/** Unexpected errors already logged on their request's logger (by unexpectedErrors), which yoga's own line repeats. */
+const loggedErrors = new WeakSet<Error>();
+
+/**
+ * Logs each unexpected error of an operation (not a GraphQLError of ours: a bug, a failed query)
+ * with its stack on the operation's logger, so the line carries the request id, before yoga masks
+ * it in the answer. Operations over a socket log on the root logger.
+ */
+export function unexpectedErrors(): Plugin<{ log: Logger }> {
+  return {
+    onExecute: () => ({
+      onExecuteDone: ({ args, result }) => {
+        if (isAsyncIterable(result)) return;
+        for (const error of result.errors ?? []) {
+          const original = error.originalError;
+          if (!original || original instanceof GraphQLError || loggedErrors.has(original)) continue;
+          loggedErrors.add(original);
+          args.contextValue.log.error({ err: original }, original.message);
+        }
+      },
+    }),
+  };
+}
+
+/** Hands yoga's own lines to the root logger, but for the errors unexpectedErrors already logged. */
 export function yogaLogger(root: Logger): YogaLogger {
   const forward =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
-      const log = currentLogger(root);
       const [first, ...rest] = args;
-      if (first instanceof Error) return log[level]({ err: first }, first.message);
-      if (rest.length === 0) return log[level](String(first));
-      log[level]({ details: rest.map((value) => (value instanceof Error ? pino.stdSerializers.err(value) : value)) }, String(first));
+      if (first instanceof GraphQLError && first.originalError && loggedErrors.has(first.originalError)) return;
+      if (first instanceof Error) return root[level]({ err: first }, first.message);
+      if (rest.length === 0) return root[level](String(first));
+      root[level]({ details: rest.map((value) => (value instanceof Error ? pino.stdSerializers.err(value) : value)) }, String(first));
     };
   return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
 }

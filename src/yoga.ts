@@ -1,10 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Auth, Viewer } from './auth.ts';
 import { createContext, type Services } from './context.ts';
-import { yogaLogger } from './logger.ts';
+import { loggerOf, unexpectedErrors, yogaLogger } from './logger.ts';
 import { operationTimer } from './metrics.ts';
 import { persistedQueries } from './persisted-queries.ts';
 import { operationSpans } from './tracing.ts';
@@ -18,6 +19,8 @@ export interface ServerContext {
   socketBaseUrl?: string;
   /** Set for multipart requests: the operation graphql-upload-minimal already parsed. */
   uploadOperations?: unknown;
+  /** The Node request, for its logger: yoga's Node adapter sets it, the multipart front end passes it. */
+  req?: IncomingMessage;
 }
 
 /** Introspection off in production; an envelop rule, so it holds over the socket too. */
@@ -93,6 +96,7 @@ export function createYogaServer(services: Services) {
     logging: yogaLogger(services.log),
     plugins: [
       preParsedUploads,
+      unexpectedErrors(),
       persistedQueries(services.config.persistedOperationsFile),
       operationTimer(services.metrics),
       ...(services.tracing ? [operationSpans(services.tracing.tracer)] : []),
@@ -118,7 +122,7 @@ export function createYogaServer(services: Services) {
       } catch {
         // An invalid token reads as no token: protected fields answer UNAUTHENTICATED.
       }
-      return createContext(services, viewer, url.origin);
+      return createContext(services, viewer, url.origin, loggerOf(init.req, services.log));
     },
   });
 }
