@@ -52,6 +52,12 @@ export interface Db {
    */
   lockAfterSales(ids: readonly number[]): Promise<void>;
   lockMessageBoxes(merchantIds: readonly string[]): Promise<void>;
+  /**
+   * The after-sales a `forClaim` read with `table` = after-sales returned:
+   * that read locked them already (PostgreSQL), so they count as locked by
+   * lockAfterSales, without another statement to lock them again.
+   */
+  claimedAfterSales(ids: readonly number[]): void;
 
   /**
    * The rows bound to `placeholder` (bind `rows(table, list)`) as a SELECT of

@@ -15,9 +15,13 @@ import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 /** What expiring a round or reminding of it reads: the round's id and deadline, its after-sale's fixed fields. */
 type DueRound = { round: Pick<EvidenceRequestRow, 'id' | 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
 
-/** The batch's after-sales, then their message boxes: the one lock order, taken once for the whole batch. */
+/**
+ * The batch's after-sales, then their message boxes: the one lock order,
+ * taken once for the whole batch. The after-sales are the ones the claim's
+ * read locked (forClaim), so only the boxes take a statement.
+ */
 async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow, 'id' | 'merchantId'> }[]): Promise<void> {
-  await tx.lockAfterSales(batch.map((b) => b.afterSale.id));
+  tx.claimedAfterSales(batch.map((b) => b.afterSale.id));
   await tx.lockMessageBoxes(batch.map((b) => b.afterSale.merchantId));
 }
 

@@ -82,6 +82,11 @@ class PostgresDb implements Db {
     for (const id of wanted) this.lockedAfterSales.add(id);
   }
 
+  claimedAfterSales(ids: readonly number[]): void {
+    if (ids.length > 0 && this.lockedBoxes.size > 0) throw new Error('lock order: after-sales are locked before message boxes');
+    for (const id of ids) this.lockedAfterSales.add(id);
+  }
+
   async lockMessageBoxes(merchantIds: readonly string[]): Promise<void> {
     const wanted = [...new Set(merchantIds)].filter((id) => !this.lockedBoxes.has(id));
     if (wanted.length === 0) return;

@@ -73,6 +73,7 @@ class SqliteDb implements Db {
 
   async lockAfterSales(): Promise<void> {}
   async lockMessageBoxes(): Promise<void> {}
+  claimedAfterSales(): void {}
 
   prepared<P>(key: string, build: () => { prepare(name: string): P }): P {
     let statement = this.statements.get(key) as P | undefined;
