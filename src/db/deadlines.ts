@@ -74,15 +74,19 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
   return expired;
 }
 
+/** What the caller knows: `backlog`, the last batch took as many as it could, so more are likely due. */
+type SweepHint = { backlog?: boolean };
+
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
-export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number; dueAts: number[] }> {
+export async function expireDueRequests(db: Db, now: number, limit: number, hint: SweepHint = {}): Promise<{ count: number; dueAts: number[] }> {
   // Most sweeps find nothing: a plain read says so without a write transaction (or SQLite's write lock).
+  // In a backlog that read is one more round trip per batch, and the batch's own read finds out as well.
   const { evidenceRequests: rounds } = db.t;
   const anyDue = db.prepared('deadlines.anyExpiry', () =>
     // Ordered by due_at, so the planner takes the open rounds' due_at index (and stops at the first row).
     db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).orderBy(asc(rounds.dueAt)).limit(1),
   );
-  if ((await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
+  if (!hint.backlog && (await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     // The after-sales come with their rounds: one statement per batch instead of one per round.
@@ -134,7 +138,7 @@ async function remindRounds(tx: Db, due: readonly DueRound[], now: number, leadM
 }
 
 /** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
-export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): Promise<{ count: number }> {
+export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number, hint: SweepHint = {}): Promise<{ count: number }> {
   const { evidenceRequests: rounds } = db.t;
   const anyDue = db.prepared('deadlines.anyReminder', () =>
     db.q
@@ -144,7 +148,7 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
       .orderBy(asc(rounds.dueAt))
       .limit(1),
   );
-  if ((await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
+  if (!hint.backlog && (await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     const select = tx.prepared('deadlines.dueReminders', () =>
