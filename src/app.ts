@@ -94,6 +94,9 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
     batchSize: config.sweepBatch,
+    // While no request has come for a second, a backlog drains four times as many rounds per transaction.
+    idleBatchSize: config.sweepBatch * 4,
+    idle: () => foreground.idleFor(1000),
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
     log,

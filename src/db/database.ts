@@ -1,6 +1,6 @@
-import type { SQL } from 'drizzle-orm';
+import { getTableColumns, type Column, type SQL } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Changes } from './changes.ts';
 import type { AfterSaleLogRow, Tables } from './schema.ts';
 
@@ -52,14 +52,23 @@ export interface Db {
    */
   lockAfterSales(ids: readonly number[]): Promise<void>;
   lockMessageBoxes(merchantIds: readonly string[]): Promise<void>;
+  /**
+   * The after-sales a `forClaim` read with `table` = after-sales returned:
+   * that read locked them already (PostgreSQL), so they count as locked by
+   * lockAfterSales, without another statement to lock them again.
+   */
+  claimedAfterSales(ids: readonly number[]): void;
 
   /**
-   * Whether many rows go best in one multi-row INSERT (PostgreSQL: one round
-   * trip instead of many) or one prepared single-row INSERT each (SQLite: no
-   * round trips, and building a 1,000-row insert costs more than running a
-   * prepared statement 1,000 times).
+   * The rows bound to `placeholder` (bind `rows(table, list)`) as a SELECT of
+   * every column of `table` in its order, for `insert(table).select(...)`:
+   * one prepared statement and one bound value for any number of rows,
+   * instead of a multi-row VALUES built per batch (which cost more to build
+   * than to run). The `id` column is left to the database, and the rows take
+   * their ids in the order given. Columns a row leaves out are null.
    */
-  readonly batchInserts: boolean;
+  rowsToInsert(table: PgTable, placeholder: string): SQL;
+  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown;
   /** A query prepared once (per connection on SQLite, by name on PostgreSQL). */
   prepared<P>(key: string, build: () => Preparable<P>): P;
   /** `column IN (the ids)` with one bound parameter for any number of ids; bind `ids(list)`. */
@@ -96,4 +105,19 @@ export interface OpenOptions {
   onCommit?: (changes: Changes) => void;
   /** Every SQL statement the database runs, for tests that count them. */
   onStatement?: (sql: string) => void;
+}
+
+const insertedColumnsOf = new WeakMap<PgTable, [key: string, column: Column][]>();
+
+/** What `rowsToInsert` selects after the id, in the table's order (the order drizzle's INSERT lists them). */
+export function insertedColumns(table: PgTable): [key: string, column: Column][] {
+  let columns = insertedColumnsOf.get(table);
+  if (!columns) insertedColumnsOf.set(table, (columns = Object.entries(getTableColumns(table)).filter(([key]) => key !== 'id')));
+  return columns;
+}
+
+/** `rows` on either dialect: the list as one JSON array of arrays, each row's values in `insertedColumns` order. */
+export function rowsAsJson(table: PgTable, list: readonly Record<string, unknown>[]): string {
+  const columns = insertedColumns(table);
+  return JSON.stringify(list.map((row) => columns.map(([key]) => row[key] ?? null)));
 }

@@ -3,7 +3,7 @@ import type { Db } from './database.ts';
 import { discardDrafts } from './drafts.ts';
 import { appendLogs, SYSTEM } from './logs.ts';
 import { createMessages } from './messages.ts';
-import { iso, isOpen, isReminderDue, resolutionSummary, sendReminder, value } from './rounds.ts';
+import { iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from './rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
@@ -12,12 +12,16 @@ import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
 // On PostgreSQL the candidates' after-sales are locked with SKIP LOCKED, so
 // schedulers on several instances take different slices of one backlog.
 
-/** What expiring a round reads: the round's id and deadline, its after-sale's fixed fields. */
+/** What expiring a round or reminding of it reads: the round's id and deadline, its after-sale's fixed fields. */
 type DueRound = { round: Pick<EvidenceRequestRow, 'id' | 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
 
-/** The batch's after-sales, then their message boxes: the one lock order, taken once for the whole batch. */
+/**
+ * The batch's after-sales, then their message boxes: the one lock order,
+ * taken once for the whole batch. The after-sales are the ones the claim's
+ * read locked (forClaim), so only the boxes take a statement.
+ */
 async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow, 'id' | 'merchantId'> }[]): Promise<void> {
-  await tx.lockAfterSales(batch.map((b) => b.afterSale.id));
+  tx.claimedAfterSales(batch.map((b) => b.afterSale.id));
   await tx.lockMessageBoxes(batch.map((b) => b.afterSale.merchantId));
 }
 
@@ -30,23 +34,25 @@ async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow,
 async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Promise<DueRound[]> {
   if (due.length === 0) return [];
   const { afterSales, evidenceRequests } = tx.t;
-  const claimed = await tx.q
-    .update(evidenceRequests)
-    .set({ status: 'EXPIRED', closedAt: now })
-    .where(and(tx.inIds(evidenceRequests.id, 'ids'), isOpen(evidenceRequests), lte(evidenceRequests.dueAt, now)))
-    .returning({ id: evidenceRequests.id })
-    .prepare('deadlines.claimExpiries')
-    .execute({ ids: tx.ids(due.map((d) => d.round.id)) });
+  const claim = tx.prepared('deadlines.claimExpiries', () =>
+    tx.q
+      .update(evidenceRequests)
+      .set({ status: 'EXPIRED', closedAt: value('now') })
+      .where(and(tx.inIds(evidenceRequests.id, 'ids'), isOpen(evidenceRequests), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
+      .returning({ id: evidenceRequests.id }),
+  );
+  const claimed = await claim.execute({ ids: tx.ids(due.map((d) => d.round.id)), now });
   const ids = new Set(claimed.map((c) => c.id));
   const expired = due.filter((d) => ids.has(d.round.id));
   if (expired.length === 0) return [];
   const decision = { outcome: 'BUYER_FAVORED', decidedBy: 'SYSTEM_TIMEOUT', opinion: null } as const;
-  await tx.q
-    .update(afterSales)
-    .set({ status: 'RESOLVED', outcome: decision.outcome, decidedBy: decision.decidedBy, decidedAt: now, opinion: null })
-    .where(tx.inIds(afterSales.id, 'ids'))
-    .prepare('deadlines.resolveExpired')
-    .execute({ ids: tx.ids(expired.map((d) => d.afterSale.id)) });
+  const resolve = tx.prepared('deadlines.resolveExpired', () =>
+    tx.q
+      .update(afterSales)
+      .set({ status: 'RESOLVED', outcome: decision.outcome, decidedBy: decision.decidedBy, decidedAt: value('now'), opinion: null })
+      .where(tx.inIds(afterSales.id, 'ids')),
+  );
+  await resolve.execute({ ids: tx.ids(expired.map((d) => d.afterSale.id)), now });
   await appendLogs(
     tx,
     expired.flatMap(({ round, afterSale }) => [
@@ -68,15 +74,19 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
   return expired;
 }
 
+/** What the caller knows: `backlog`, the last batch took as many as it could, so more are likely due. */
+type SweepHint = { backlog?: boolean };
+
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
-export async function expireDueRequests(db: Db, now: number, limit: number): Promise<{ count: number; dueAts: number[] }> {
+export async function expireDueRequests(db: Db, now: number, limit: number, hint: SweepHint = {}): Promise<{ count: number; dueAts: number[] }> {
   // Most sweeps find nothing: a plain read says so without a write transaction (or SQLite's write lock).
+  // In a backlog that read is one more round trip per batch, and the batch's own read finds out as well.
   const { evidenceRequests: rounds } = db.t;
   const anyDue = db.prepared('deadlines.anyExpiry', () =>
     // Ordered by due_at, so the planner takes the open rounds' due_at index (and stops at the first row).
     db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).orderBy(asc(rounds.dueAt)).limit(1),
   );
-  if ((await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
+  if (!hint.backlog && (await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     // The after-sales come with their rounds: one statement per batch instead of one per round.
@@ -103,8 +113,32 @@ export async function expireDueRequests(db: Db, now: number, limit: number): Pro
   });
 }
 
+/**
+ * Sends the batch's reminders, set-based like expireRounds: one conditional
+ * claim (open, not reminded yet) for the rounds still before their deadline
+ * and within the lead, then the log lines and the messages, one statement each.
+ */
+async function remindRounds(tx: Db, due: readonly DueRound[], now: number, leadMs: number): Promise<DueRound[]> {
+  const wanted = due.filter((d) => isReminderDue(d.round.dueAt, now, leadMs));
+  if (wanted.length === 0) return [];
+  const { evidenceRequests } = tx.t;
+  const claim = tx.prepared('deadlines.claimReminders', () =>
+    tx.q
+      .update(evidenceRequests)
+      .set({ remindedAt: value('now') })
+      .where(and(tx.inIds(evidenceRequests.id, 'ids'), isOpen(evidenceRequests), isNull(evidenceRequests.remindedAt)))
+      .returning({ id: evidenceRequests.id }),
+  );
+  const claimed = await claim.execute({ ids: tx.ids(wanted.map((d) => d.round.id)), now });
+  const ids = new Set(claimed.map((c) => c.id));
+  const reminded = wanted.filter((d) => ids.has(d.round.id));
+  await appendLogs(tx, reminded.map((d) => reminderLog(d, now)));
+  await createMessages(tx, reminded.map((d) => reminderMessage(d, now)));
+  return reminded;
+}
+
 /** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
-export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number): Promise<{ count: number }> {
+export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number, hint: SweepHint = {}): Promise<{ count: number }> {
   const { evidenceRequests: rounds } = db.t;
   const anyDue = db.prepared('deadlines.anyReminder', () =>
     db.q
@@ -114,13 +148,16 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
       .orderBy(asc(rounds.dueAt))
       .limit(1),
   );
-  if ((await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
+  if (!hint.backlog && (await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
   return db.write(async (tx) => {
     const { afterSales, evidenceRequests } = tx.t;
     const select = tx.prepared('deadlines.dueReminders', () =>
       tx.forClaim(
         tx.q
-          .select({ round: evidenceRequests, afterSale: afterSales })
+          .select({
+            round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
+            afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
+          })
           .from(evidenceRequests)
           .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
           .where(
@@ -136,23 +173,9 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
         afterSales,
       ),
     );
-    const claim = tx.prepared('deadlines.claimReminder', () =>
-      tx.q
-        .update(evidenceRequests)
-        .set({ remindedAt: value('now') })
-        .where(and(eq(evidenceRequests.id, sql.placeholder('id')), isOpen(evidenceRequests), isNull(evidenceRequests.remindedAt)))
-        .returning({ id: evidenceRequests.id }),
-    );
     const due = await select.execute({ now, remindBefore: now + leadMs, limit });
     await lockBatch(tx, due);
-    let count = 0;
-    for (const { round, afterSale } of due) {
-      if (!isReminderDue(round.dueAt, now, leadMs)) continue;
-      if ((await claim.execute({ id: round.id, now })).length !== 1) continue;
-      await sendReminder(tx, round, afterSale, now);
-      count++;
-    }
-    return { count };
+    return { count: (await remindRounds(tx, due, now, leadMs)).length };
   });
 }
 

@@ -140,13 +140,21 @@ export async function removeStagedFile(db: Db, merchantId: string, fileId: numbe
 export async function discardDrafts(tx: Db, requestIds: readonly number[]): Promise<void> {
   if (requestIds.length === 0) return;
   const { evidenceDrafts, evidenceFiles, uploads } = tx.t;
-  const ids = [...requestIds];
-  const files = await tx.q
-    .delete(evidenceFiles)
-    .where(and(inArray(evidenceFiles.stagedFor, ids), isNull(evidenceFiles.submissionId)))
-    .returning({ sha256: evidenceFiles.sha256 });
-  await tx.q.delete(evidenceDrafts).where(inArray(evidenceDrafts.requestId, ids));
-  const dropped = await tx.q.delete(uploads).where(inArray(uploads.requestId, ids)).returning({ id: uploads.id });
+  // Prepared once with the ids as one bound value: a deadline batch discards up to 500 rounds' drafts.
+  const deleteFiles = tx.prepared('drafts.discardFiles', () =>
+    tx.q
+      .delete(evidenceFiles)
+      .where(and(tx.inIds(evidenceFiles.stagedFor, 'ids'), isNull(evidenceFiles.submissionId)))
+      .returning({ sha256: evidenceFiles.sha256 }),
+  );
+  const deleteDrafts = tx.prepared('drafts.discardDrafts', () => tx.q.delete(evidenceDrafts).where(tx.inIds(evidenceDrafts.requestId, 'ids')));
+  const deleteUploads = tx.prepared('drafts.discardUploads', () =>
+    tx.q.delete(uploads).where(tx.inIds(uploads.requestId, 'ids')).returning({ id: uploads.id }),
+  );
+  const ids = tx.ids(requestIds);
+  const files = await deleteFiles.execute({ ids });
+  await deleteDrafts.execute({ ids });
+  const dropped = await deleteUploads.execute({ ids });
   tx.changes!.discarded.hashes.push(...files.map((f) => f.sha256));
   tx.changes!.discarded.uploadIds.push(...dropped.map((u) => u.id));
 }

@@ -56,23 +56,34 @@ export async function setAfterSaleStatus(tx: Db, id: number, status: AfterSaleRo
   await update.execute({ id, status });
 }
 
-export async function sendReminder(tx: Db, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): Promise<void> {
-  const hours = Math.max(0, (round.dueAt - now) / 3_600_000);
-  await appendLog(tx, {
+type RemindedRound = { round: Pick<EvidenceRequestRow, 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
+
+/** A reminder's log line and message: what sendReminder writes, and the scheduler for a batch. */
+export function reminderLog({ round, afterSale }: RemindedRound, now: number) {
+  return {
     afterSaleId: afterSale.id,
     at: now,
     actor: SYSTEM,
-    action: 'EVIDENCE_REMINDER_SENT',
+    action: 'EVIDENCE_REMINDER_SENT' as const,
     summary: `Reminded the merchant: evidence is due at ${iso(round.dueAt)}`,
-  });
-  await createMessage(tx, {
+  };
+}
+
+export function reminderMessage({ round, afterSale }: RemindedRound, now: number) {
+  const hours = Math.max(0, (round.dueAt - now) / 3_600_000);
+  return {
     merchantId: afterSale.merchantId,
     afterSaleId: afterSale.id,
-    kind: 'EVIDENCE_DUE_SOON',
+    kind: 'EVIDENCE_DUE_SOON' as const,
     title: '举证即将超时 Evidence due soon',
     body: `售后单 ${afterSale.number} 的举证将于 ${iso(round.dueAt)} 截止，剩余约 ${hours.toFixed(1)} 小时；逾期未举证，平台将默认支持买家。`,
     at: now,
-  });
+  };
+}
+
+export async function sendReminder(tx: Db, round: EvidenceRequestRow, afterSale: AfterSaleRow, now: number): Promise<void> {
+  await appendLog(tx, reminderLog({ round, afterSale }, now));
+  await createMessage(tx, reminderMessage({ round, afterSale }, now));
 }
 
 /** Closes a round that is still OPEN; false if it was closed already (the claim is conditional). */

@@ -10,17 +10,25 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  */
 export class Foreground {
   private active = 0;
+  private lastSeen = -Infinity;
   private readonly waiters = new Set<() => void>();
 
   /** Marks a request as started; call the returned function once it has ended. */
   begin(): () => void {
     this.active++;
+    this.lastSeen = performance.now();
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
+      this.lastSeen = performance.now();
       if (--this.active === 0) for (const wake of [...this.waiters]) wake();
     };
+  }
+
+  /** Whether no request is in progress and none has been for the last `ms`. */
+  idleFor(ms: number): boolean {
+    return this.active === 0 && performance.now() - this.lastSeen >= ms;
   }
 
   /** Resolves on the next turn when nothing is in progress; otherwise when the last request ends, or after `maxWaitMs`. */

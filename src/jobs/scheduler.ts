@@ -12,6 +12,13 @@ export interface SchedulerOptions {
   /** Rounds per transaction, so a backlog drains in slices that let requests through. */
   batchSize?: number;
   /**
+   * Rounds per transaction while `idle()` says nothing else is going on: a
+   * catch-up nobody waits beside drains in fewer, larger transactions (each
+   * commit waits for its flush). By default `batchSize`.
+   */
+  idleBatchSize?: number;
+  idle?: () => boolean;
+  /**
    * Waited on between two slices of a backlog, given how long the last one
    * took: by default the next turn of the event loop; the app waits while
    * requests are in progress (see Foreground).
@@ -59,9 +66,14 @@ export class DeadlineScheduler {
   }
 
   /** One slice of work at `now`: expiries first, so a round past due gets no late reminder. */
-  async sweepOnce(now = this.clock.now()): Promise<{ expired: number; reminded: number }> {
-    const expiry = await expireDueRequests(this.db, now, this.batchSize);
-    const reminder = await remindDueRequests(this.db, now, this.options.reminderLeadMs, this.batchSize);
+  sweepOnce(now = this.clock.now()): Promise<{ expired: number; reminded: number }> {
+    return this.slice(now, this.batchSize, { expired: false, reminded: false });
+  }
+
+  /** Up to `size` expiries, then up to `size` reminders; `full` says which the last slice found more of than it took. */
+  private async slice(now: number, size: number, full: { expired: boolean; reminded: boolean }): Promise<{ expired: number; reminded: number }> {
+    const expiry = await expireDueRequests(this.db, now, size, { backlog: full.expired });
+    const reminder = await remindDueRequests(this.db, now, this.options.reminderLeadMs, size, { backlog: full.reminded });
     const done = { expired: expiry.count, reminded: reminder.count };
     this.options.onSlice?.({ ...done, expiredDueAts: expiry.dueAts }, now);
     return done;
@@ -71,12 +83,15 @@ export class DeadlineScheduler {
   async drain(): Promise<{ expired: number; reminded: number }> {
     const total = { expired: 0, reminded: 0 };
     const between = this.options.between ?? (() => nextTurn());
+    let full = { expired: false, reminded: false };
     for (;;) {
       const started = performance.now();
-      const done = await this.sweepOnce();
+      const size = this.options.idle?.() ? (this.options.idleBatchSize ?? this.batchSize) : this.batchSize;
+      const done = await this.slice(this.clock.now(), size, full);
       total.expired += done.expired;
       total.reminded += done.reminded;
-      if (done.expired < this.batchSize && done.reminded < this.batchSize) return total;
+      full = { expired: done.expired === size, reminded: done.reminded === size };
+      if (!full.expired && !full.reminded) return total;
       await between(performance.now() - started);
     }
   }

@@ -1,11 +1,11 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { noChanges, type Changes } from '../changes.ts';
-import type { Db, OpenOptions, Sql } from '../database.ts';
+import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type Sql } from '../database.ts';
 import { postgresTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
@@ -38,7 +38,6 @@ type Root = NodePgDatabase<Tables> & { $client: pg.Pool };
  */
 class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
-  readonly batchInserts = true;
   readonly t: Tables = postgresTables;
   private readonly lockedAfterSales = new Set<number>();
   private readonly lockedBoxes = new Set<string>();
@@ -83,6 +82,11 @@ class PostgresDb implements Db {
     for (const id of wanted) this.lockedAfterSales.add(id);
   }
 
+  claimedAfterSales(ids: readonly number[]): void {
+    if (ids.length > 0 && this.lockedBoxes.size > 0) throw new Error('lock order: after-sales are locked before message boxes');
+    for (const id of ids) this.lockedAfterSales.add(id);
+  }
+
   async lockMessageBoxes(merchantIds: readonly string[]): Promise<void> {
     const wanted = [...new Set(merchantIds)].filter((id) => !this.lockedBoxes.has(id));
     if (wanted.length === 0) return;
@@ -113,6 +117,17 @@ class PostgresDb implements Db {
 
   idsRelation(placeholder: string): SQL {
     return sql`unnest(${sql.placeholder(placeholder)}::bigint[]) as wanted(value)`;
+  }
+
+  rowsToInsert(table: PgTable, placeholder: string): SQL {
+    // The id from the identity's sequence (INSERT ... SELECT has no DEFAULT), taken row by row in ordinality order.
+    const sequence = sql.raw(`(select pg_get_serial_sequence('${getTableName(table)}', 'id'))::regclass`);
+    const values = insertedColumns(table).map(([, column], i) => sql.raw(`(r.v ->> ${i})::${column.getSQLType()}`));
+    return sql`select nextval(${sequence}), ${sql.join(values, sql`, `)} from jsonb_array_elements(${sql.placeholder(placeholder)}::jsonb) with ordinality as r(v, n) order by r.n`;
+  }
+
+  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown {
+    return rowsAsJson(table, list);
   }
 
   firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {

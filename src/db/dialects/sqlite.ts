@@ -2,11 +2,11 @@ import Database from 'better-sqlite3';
 import { and, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { alias, type PgColumn } from 'drizzle-orm/pg-core';
+import { alias, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noChanges, type Changes } from '../changes.ts';
-import type { Db, OpenOptions, Sql } from '../database.ts';
+import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type Sql } from '../database.ts';
 import { sqliteTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
@@ -54,7 +54,6 @@ function connect(file: string, options: OpenOptions): Database.Database {
  */
 class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
-  readonly batchInserts = false;
   readonly t: Tables = sqliteTables;
   readonly q: Sql;
   changes: Changes | null = null;
@@ -74,6 +73,7 @@ class SqliteDb implements Db {
 
   async lockAfterSales(): Promise<void> {}
   async lockMessageBoxes(): Promise<void> {}
+  claimedAfterSales(): void {}
 
   prepared<P>(key: string, build: () => { prepare(name: string): P }): P {
     let statement = this.statements.get(key) as P | undefined;
@@ -91,6 +91,16 @@ class SqliteDb implements Db {
 
   idsRelation(placeholder: string): SQL {
     return sql`json_each(${sql.placeholder(placeholder)}) as wanted`;
+  }
+
+  rowsToInsert(table: PgTable, placeholder: string): SQL {
+    // A null id is the next rowid; json_each yields the array in order (its key is the index).
+    const values = insertedColumns(table).map((_, i) => sql.raw(`value ->> ${i}`));
+    return sql`select null, ${sql.join(values, sql`, `)} from json_each(${sql.placeholder(placeholder)}) order by key`;
+  }
+
+  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown {
+    return rowsAsJson(table, list);
   }
 
   firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {
