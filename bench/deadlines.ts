@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { systemClock } from '../src/clock.ts';
-import { nextDeadlineInstant } from '../src/db/deadlines.ts';
+import { nextDeadlineInstant } from '../src/cases/deadlines.ts';
 import { createEvents } from '../src/events.ts';
 import { DeadlineScheduler } from '../src/jobs/scheduler.ts';
 import { spawnChild } from './lib/child.ts';

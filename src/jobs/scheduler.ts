@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
-import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../db/deadlines.ts';
+import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../cases/deadlines.ts';
 import type { Events } from '../events.ts';
 import type { Logger } from '../logger.ts';
 

@@ -1,10 +1,10 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
-import type { Db } from './database.ts';
-import { discardDrafts } from './drafts.ts';
-import { appendLogs, SYSTEM } from './logs.ts';
-import { createMessages } from './messages.ts';
-import { iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from './rounds.ts';
-import type { AfterSaleRow, EvidenceRequestRow } from './schema.ts';
+import type { Db } from '../db/database.ts';
+import { discardDrafts } from '../db/drafts.ts';
+import { appendLogs, SYSTEM } from '../db/logs.ts';
+import { createMessages } from '../db/messages.ts';
+import { iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from '../db/rounds.ts';
+import type { AfterSaleRow, EvidenceRequestRow } from '../db/schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
 // a crash halfway, never send twice and never lose one. The SQL conditions
