@@ -126,6 +126,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     // CPU the service spent on the events (their writes included): steadier than latency on a shared machine.
     const cpuMs = ((await service.request<number>('cpu')) - cpuBefore) / 1000;
     const svc = latencies(received);
+    if (events > 1) {
+      // The first event is the process's first write and first shared event: it is apart from the others in the figures.
+      const rounds = Array.from({ length: events }, (_, r) => received.map((got) => got[r]!));
+      ctx.log(`by event: ${rounds.map((l, r) => `#${r + 1} p50 ${percentile(l, 50)} p99 ${percentile(l, 99)} ms`).join('; ')}`);
+    }
     ctx.log(
       `${events} × ${shops} commits, all ${sockets * events} deliveries by ${((delivered - burstStarted) / 1000).toFixed(2)} s; p50 ${svc.p50} ms p99 ${svc.p99} ms max ${svc.max} ms; ${statements} SQL statements; ${cpuMs.toFixed(0)} ms CPU; ${perSocketKiB.toFixed(1)} KiB per socket`,
     );

@@ -37,12 +37,34 @@ export function feedItemOf(payload: unknown): FeedItem<{ id: number }> | null {
 
 type Wake = () => void;
 
+/**
+ * Hands one row of a feed straight to its client, past the subscription's
+ * async iterator: resolves (or returns) true once it is on its way, false
+ * when the row must go through the iterator instead (see src/shared-execution.ts).
+ */
+export type Deliver<T> = (item: FeedItem<T>) => boolean | Promise<boolean>;
+
+/** The direct delivery of a feed's stream, when one was set (`deliverDirectly`). */
+const directOf = new WeakMap<object, { deliver?: Deliver<never> }>();
+
+/**
+ * From now on the rows of `stream` (a `Feeds.follow` stream) go to `deliver`
+ * first, one at a time and in order, and through the iterator only when it
+ * declines one. False when `stream` is no feed's.
+ */
+export function deliverDirectly<T>(stream: unknown, deliver: Deliver<T>): boolean {
+  const slot = typeof stream === 'object' && stream !== null ? directOf.get(stream) : undefined;
+  if (!slot) return false;
+  slot.deliver = deliver as Deliver<never>;
+  return true;
+}
+
 /** One feed key (a shop, an after-sale) on this instance: its subscribers and the reads since the last wake-up. */
 interface Key<T> {
   subscribers: Set<Wake>;
   unlisten: () => void;
   /** Reads started since the last wake-up, by the cursor they read after. */
-  reads: Map<number, Promise<{ rows: T[]; read: SharedRead }>>;
+  reads: Map<number, { rows: Promise<{ rows: T[]; read: SharedRead }>; read: SharedRead }>;
 }
 
 export interface FeedSource<K, T> {
@@ -103,15 +125,19 @@ export class Feeds<K, T extends { id: number }> {
 
   private read(key: K, lastId: number): Promise<{ rows: T[]; read: SharedRead }> {
     const entry = this.keys.get(key)!;
-    let read = entry.reads.get(lastId);
-    if (read) void read.then((taken) => taken.read.takers++, () => {});
-    else {
-      read = this.source.readAfter(key, lastId, REPLAY_BATCH).then((rows) => ({ rows, read: new SharedRead() }));
-      entry.reads.set(lastId, read);
-      // A failed read is not kept for the others: the next one to ask reads again.
-      read.catch(() => entry.reads.get(lastId) === read && entry.reads.delete(lastId));
+    const known = entry.reads.get(lastId);
+    // Counted at once, not when the rows come: the first taker resolves its event as soon as they do.
+    if (known) {
+      known.read.takers++;
+      return known.rows;
     }
-    return read;
+    const read = new SharedRead();
+    const rows = this.source.readAfter(key, lastId, REPLAY_BATCH).then((rows) => ({ rows, read }));
+    const started = { rows, read };
+    entry.reads.set(lastId, started);
+    // A failed read is not kept for the others: the next one to ask reads again.
+    rows.catch(() => entry.reads.get(lastId) === started && entry.reads.delete(lastId));
+    return rows;
   }
 
   /**
@@ -121,7 +147,8 @@ export class Feeds<K, T extends { id: number }> {
    * the next event.
    */
   follow(key: K, afterId: number | null): Repeater<FeedItem<T>> {
-    return new Repeater<FeedItem<T>>(async (push, stop) => {
+    const direct: { deliver?: Deliver<T> } = {};
+    const stream = new Repeater<FeedItem<T>>(async (push, stop) => {
       let stopped = false;
       let changed = true;
       let wake = () => {};
@@ -146,7 +173,11 @@ export class Feeds<K, T extends { id: number }> {
             for (const row of rows) {
               if (stopped) return;
               last = row.id;
-              await push({ row, read });
+              const item = { row, read };
+              const sent = direct.deliver?.(item);
+              // The row went out directly (a promise only while the socket is busy); otherwise through the iterator.
+              if (sent === true || (sent !== undefined && sent !== false && (await sent))) continue;
+              await push(item);
             }
           } while (batch.length === REPLAY_BATCH);
         }
@@ -157,6 +188,8 @@ export class Feeds<K, T extends { id: number }> {
         leave();
       }
     });
+    directOf.set(stream, direct);
+    return stream;
   }
 }
 

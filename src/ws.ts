@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { CloseCode, type Context as GraphQLWsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
@@ -40,6 +40,30 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
   if (wait <= 0) return extra.socket.close(CloseCode.Forbidden, 'Token expired');
   extra.expiry = setTimeout(() => closeAtExpiry(extra, expiresAt), Math.min(wait, MAX_TIMER_MS));
 }
+
+/**
+ * What a subscription's events that go out past graphql-ws's iteration
+ * (src/shared-execution.ts) are sent with: the frame graphql-ws would send,
+ * `{"id":…,"type":"next","payload":…}` with the payload's JSON as given, and
+ * nothing once the client completed the operation or the socket closed (graphql-ws
+ * drops the operation from `subscriptions` at once then). While earlier frames
+ * are still being written the answer waits for this one's write, as graphql-ws
+ * does, so a client that stops reading holds its feed's cursor, not a queue.
+ */
+function nextSender(ctx: GraphQLWsContext<Record<string, unknown>, Extra & SocketExtra>, id: string) {
+  return (json: string): true | Promise<true> => {
+    const socket = ctx.extra.socket;
+    if (!(id in ctx.subscriptions) || socket.readyState !== WebSocket.OPEN) return true;
+    const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`;
+    if (socket.bufferedAmount === 0) {
+      rawSend.call(socket, frame);
+      return true;
+    }
+    return new Promise((resolve) => rawSend.call(socket, frame, () => resolve(true)));
+  };
+}
+
+const rawSend = WebSocket.prototype.send as (this: WebSocket, data: string, cb?: (error?: Error) => void) => void;
 
 /**
  * Pings every socket each `intervalMs`, so that proxies and load balancers
@@ -103,7 +127,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
       // Results with errors are masked per operation and sent as graphql-ws would.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? undefined : (serializedOnce(result) as never)),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws lists every running operation, this one included, and drops one
         // the moment the client completes it, so an unsubscribe frees its place at once.
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
@@ -112,6 +136,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           socketViewer: ctx.extra.viewer ?? null,
           socketBaseUrl: ctx.extra.baseUrl,
+          sendNext: nextSender(ctx, id),
           params: payload,
         });
         // Errors are returned, not thrown: a thrown one would close the whole socket with
