@@ -11,7 +11,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { WebSocket } from 'ws';
 import type { Context } from './context.ts';
-import { deliverDirectly, feedItemOf, type FeedItem } from './feeds.ts';
+import { deliverDirectly, feedItemOf } from './feeds.ts';
 
 /**
  * Subscriptions whose events come from a shared feed read (src/feeds.ts) are
@@ -51,10 +51,9 @@ async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<Exec
   if (sendNext) {
     // A socket's events go out as soon as they are resolved, past yoga's and graphql-ws's iteration; one with
     // errors goes through them instead, to be masked as any other operation's.
-    const deliver = (result: ExecutionResult): boolean | Promise<boolean> => (result.errors ? false : sendNext(jsonOf(result)));
-    deliverDirectly(stream, (item: FeedItem<unknown>) => {
-      const result = executeEvent(item);
-      return isPromise(result) ? result.then(deliver) : deliver(result);
+    deliverDirectly(stream, {
+      resolve: executeEvent,
+      send: (result, wait) => ((result as ExecutionResult).errors ? false : sendNext(jsonOf(result as ExecutionResult), wait)),
     });
   }
   return mapStream(stream, executeEvent);
@@ -64,14 +63,12 @@ async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<Exec
 export interface SocketContext {
   /**
    * Sends one `next` frame of this subscription whose payload is `json`:
-   * true once it is on its way (or needs not go: the operation is over), a
-   * promise of true while the socket has earlier frames still to write.
+   * true once it is on its way (or needs not go: the operation is over).
+   * While the socket has earlier frames still to write, it sends and answers
+   * a promise of true that settles once written if `wait`, and sends nothing
+   * and answers false otherwise.
    */
-  sendNext?: (json: string) => true | Promise<true>;
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T> | undefined)?.then === 'function';
+  sendNext?: (json: string, wait: boolean) => boolean | Promise<boolean>;
 }
 
 /** Results handed to more than one socket. */

@@ -48,14 +48,18 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
  * nothing once the client completed the operation or the socket closed (graphql-ws
  * drops the operation from `subscriptions` at once then). While earlier frames
  * are still being written the answer waits for this one's write, as graphql-ws
- * does, so a client that stops reading holds its feed's cursor, not a queue.
+ * does, so a client that stops reading holds its feed's cursor, not a queue;
+ * without `wait` nothing is sent then, and the feed serves that subscriber
+ * by itself (src/feeds.ts).
  */
 function nextSender(ctx: GraphQLWsContext<Record<string, unknown>, Extra & SocketExtra>, id: string) {
-  return (json: string): true | Promise<true> => {
+  return (json: string, wait: boolean): boolean | Promise<boolean> => {
     const socket = ctx.extra.socket;
     if (!(id in ctx.subscriptions) || socket.readyState !== WebSocket.OPEN) return true;
+    const busy = socket.bufferedAmount > 0;
+    if (busy && !wait) return false;
     const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`;
-    if (socket.bufferedAmount === 0) {
+    if (!busy) {
       rawSend.call(socket, frame);
       return true;
     }
