@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { spawnChild } from './lib/child.ts';
+import { BENCH_DIR, spawnChild } from './lib/child.ts';
 import { gid, KiB, percentile, pool, REQUEST_EVIDENCE, serviceEnv, sleep, type BenchContext, type Figure } from './lib/common.ts';
 import { closeBoxes, openBoxes, type BoxEvent } from './lib/sockets.ts';
 import { seedShops, shopId } from './lib/seed.ts';
@@ -88,6 +90,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     );
     const platform = await ctx.auth.sign({ role: 'platform', sub: 'bench-agent' });
 
+    const heapFile = (when: string) => path.join(BENCH_DIR, 'profiles', `${key}-${when}.heapsnapshot`);
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      fs.mkdirSync(path.join(BENCH_DIR, 'profiles'), { recursive: true });
+      await service.request<string>('heapSnapshot', { file: heapFile('before') }, 120_000);
+    }
     const before = (await service.request<NodeJS.MemoryUsage>('memory')).rss;
     const received: number[][] = Array.from({ length: sockets }, () => []);
     let template = '';
@@ -101,6 +108,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     await sleep(ctx.quick ? 500 : 2000);
     const after = (await service.request<NodeJS.MemoryUsage>('memory')).rss;
     const perSocketKiB = (after - before) / sockets / KiB;
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      // What the idle sockets hold: `npx tsx bench/heap-summary.ts <idle> <before> <sockets>`.
+      const file = await service.request<string>('heapSnapshot', { file: heapFile('idle') }, 120_000);
+      ctx.log(`heap snapshots: ${path.relative(process.cwd(), file)} and, before the sockets, ${path.relative(process.cwd(), heapFile('before'))}`);
+    }
 
     const statementsBefore = await service.request<number>('statements');
     const cpuBefore = await service.request<number>('cpu');

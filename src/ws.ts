@@ -18,6 +18,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout; baseUrl?: string };
 
 /**
+ * `value`, or the equal string handed out just before: every socket of one
+ * host keeps one copy of its base URL, not one each.
+ */
+let lastString = '';
+function sameAsLast(value: string): string {
+  if (value === lastString) return lastString;
+  lastString = value;
+  return value;
+}
+
+/**
  * ws answers a message over maxPayload by closing the socket with 1009 and
  * then emitting the error; graphql-ws takes any socket error for a bug of
  * ours and prints "Internal error emitted". That close is the limit working,
@@ -116,10 +127,15 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
         // The upgrade request is needed for its host only: an idle socket does not keep it (and its headers) alive.
-        ctx.extra.baseUrl = `http://${ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`}`;
+        const host = ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`;
+        // Deleted while it is the last property added: the object keeps its compact layout.
         Reflect.deleteProperty(ctx.extra, 'request');
+        ctx.extra.baseUrl = sameAsLast(`http://${host}`);
+        // Nor does it keep the token once read: graphql-ws would hold connectionParams for the socket's life.
+        const authorization = ctx.connectionParams?.authorization;
+        Reflect.deleteProperty(ctx, 'connectionParams');
         try {
-          const viewer = await services.auth.fromHeader(ctx.connectionParams?.authorization);
+          const viewer = await services.auth.fromHeader(authorization);
           if (!viewer) return false;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt != null) closeAtExpiry(ctx.extra, viewer.expiresAt);
@@ -149,6 +165,9 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
           const document = parse(payload.query);
           const errors = validate(schema, document);
           if (errors.length > 0) return errors;
+          // graphql-ws keeps the message for the operation's life; the parsed document (one for every socket
+          // that sent the same text, from yoga's parse cache) is all that is needed of its text from now on.
+          (payload as { query: string }).query = '';
           return {
             schema,
             document,
