@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { spawnChild } from './lib/child.ts';
+import { BENCH_DIR, spawnChild } from './lib/child.ts';
 import { gid, KiB, percentile, pool, REQUEST_EVIDENCE, serviceEnv, sleep, type BenchContext, type Figure } from './lib/common.ts';
 import { closeBoxes, openBoxes, type BoxEvent } from './lib/sockets.ts';
 import { seedShops, shopId } from './lib/seed.ts';
@@ -88,6 +90,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     );
     const platform = await ctx.auth.sign({ role: 'platform', sub: 'bench-agent' });
 
+    const heapFile = (when: string) => path.join(BENCH_DIR, 'profiles', `${key}-${when}.heapsnapshot`);
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      fs.mkdirSync(path.join(BENCH_DIR, 'profiles'), { recursive: true });
+      await service.request<string>('heapSnapshot', { file: heapFile('before') }, 120_000);
+    }
     const before = (await service.request<NodeJS.MemoryUsage>('memory')).rss;
     const received: number[][] = Array.from({ length: sockets }, () => []);
     let template = '';
@@ -101,6 +108,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     await sleep(ctx.quick ? 500 : 2000);
     const after = (await service.request<NodeJS.MemoryUsage>('memory')).rss;
     const perSocketKiB = (after - before) / sockets / KiB;
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      // What the idle sockets hold: `npx tsx bench/heap-summary.ts <idle> <before> <sockets>`.
+      const file = await service.request<string>('heapSnapshot', { file: heapFile('idle') }, 120_000);
+      ctx.log(`heap snapshots: ${path.relative(process.cwd(), file)} and, before the sockets, ${path.relative(process.cwd(), heapFile('before'))}`);
+    }
 
     const statementsBefore = await service.request<number>('statements');
     const cpuBefore = await service.request<number>('cpu');
@@ -126,6 +138,11 @@ async function fanoutRun(ctx: BenchContext, run: { key: string; sockets: number;
     // CPU the service spent on the events (their writes included): steadier than latency on a shared machine.
     const cpuMs = ((await service.request<number>('cpu')) - cpuBefore) / 1000;
     const svc = latencies(received);
+    if (events > 1) {
+      // The first event is the process's first write and first shared event: it is apart from the others in the figures.
+      const rounds = Array.from({ length: events }, (_, r) => received.map((got) => got[r]!));
+      ctx.log(`by event: ${rounds.map((l, r) => `#${r + 1} p50 ${percentile(l, 50)} p99 ${percentile(l, 99)} ms`).join('; ')}`);
+    }
     ctx.log(
       `${events} × ${shops} commits, all ${sockets * events} deliveries by ${((delivered - burstStarted) / 1000).toFixed(2)} s; p50 ${svc.p50} ms p99 ${svc.p99} ms max ${svc.max} ms; ${statements} SQL statements; ${cpuMs.toFixed(0)} ms CPU; ${perSocketKiB.toFixed(1)} KiB per socket`,
     );

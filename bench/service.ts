@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import path from 'node:path';
+import v8 from 'node:v8';
 import pg from 'pg';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -44,6 +45,11 @@ serveRequests({
   cpu: () => {
     const { user, system } = process.cpuUsage();
     return user + system;
+  },
+  /** Writes a heap snapshot to `file` (after a full collection) and answers its path. */
+  heapSnapshot: ({ file }: { file: string }) => {
+    memory();
+    return v8.writeHeapSnapshot(file);
   },
   /** Bench-only reads (e.g. counting what a catch-up changed). */
   sql: ({ sql, params = [] }: { sql: string; params?: unknown[] }) => query(sql, params),

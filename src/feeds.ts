@@ -13,13 +13,22 @@ export class SharedRead {
   /** How many subscribers took this read: with one, there is nothing to share. */
   takers = 1;
   private readonly memos = new Map<string, unknown>();
-  /** `make()` once per read and key; later callers get the first one's answer. */
+  /**
+   * `make()` once per read and key; later callers get the first one's answer,
+   * and once a promised answer has come, the answer itself (so a caller that
+   * comes after it needs not wait a turn).
+   */
   once<T>(key: string, make: () => T): T {
     if (this.memos.has(key)) return this.memos.get(key) as T;
     const made = make();
     this.memos.set(key, made);
+    if (isPromise(made)) made.then((value) => this.memos.get(key) === made && this.memos.set(key, value), () => {});
     return made;
   }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | null)?.then === 'function';
 }
 
 /** A row as a feed pushes it, with the read it came from. */
@@ -35,14 +44,57 @@ export function feedItemOf(payload: unknown): FeedItem<{ id: number }> | null {
     : null;
 }
 
-type Wake = () => void;
+/**
+ * How a subscriber's rows reach its client past the subscription's async
+ * iterator (src/shared-execution.ts, src/ws.ts): `resolve` makes the event of
+ * a row (the same answer for every subscriber of one read and kind, once made),
+ * `send` sends one. `send` answers true once the event is on its way (or needs
+ * not go), false when the row must go through the iterator instead (an event
+ * with errors, to be masked), and with `wait` a promise while the socket is
+ * still writing earlier frames; without `wait` it answers false then.
+ */
+export interface Direct<T> {
+  resolve(item: FeedItem<T>): unknown;
+  send(event: unknown, wait: boolean): boolean | Promise<boolean>;
+}
+
+/** The direct delivery of a feed's stream, when one was set (`deliverDirectly`). */
+const directOf = new WeakMap<object, Follower<never>>();
+
+/**
+ * From now on the rows of `stream` (a `Feeds.follow` stream) go through
+ * `direct` first, in order, and through the iterator only when it declines
+ * one. False when `stream` is no feed's.
+ */
+export function deliverDirectly<T>(stream: unknown, direct: Direct<T>): boolean {
+  const follower = typeof stream === 'object' && stream !== null ? directOf.get(stream) : undefined;
+  if (!follower) return false;
+  follower.direct = direct as Direct<never>;
+  return true;
+}
+
+/** One subscriber of a feed key: its cursor and how it is woken. */
+interface Follower<T> {
+  /** The id of the last row handed to its client: what it reads after. */
+  last: number;
+  /** Waiting in its loop for a wake-up, with nothing left to read. */
+  idle: boolean;
+  /** Being served by a delivery to many (see `Feeds.deliverToMany`). */
+  served: boolean;
+  stopped: boolean;
+  /** Woken since it last looked: there may be rows after its cursor. */
+  changed: boolean;
+  direct?: Direct<T>;
+  /** Has it look again: resumes its own loop, or, while it is being served, once the delivery is done. */
+  wake(): void;
+}
 
 /** One feed key (a shop, an after-sale) on this instance: its subscribers and the reads since the last wake-up. */
 interface Key<T> {
-  subscribers: Set<Wake>;
+  subscribers: Set<Follower<T>>;
   unlisten: () => void;
   /** Reads started since the last wake-up, by the cursor they read after. */
-  reads: Map<number, Promise<{ rows: T[]; read: SharedRead }>>;
+  reads: Map<number, { rows: Promise<{ rows: T[]; read: SharedRead }>; read: SharedRead }>;
 }
 
 export interface FeedSource<K, T> {
@@ -68,6 +120,12 @@ export interface FeedSource<K, T> {
  * read is as good as reading: it started after the wake-up that announced the
  * newest commit the subscriber was told of, so it sees that commit, and any
  * commit it may have missed wakes the key again.
+ *
+ * And subscribers at the head whose events go to their sockets directly are
+ * not woken one by one: the wake-up reads once for them all, resolves each
+ * kind of event once, and sends every socket its frame in one loop
+ * (`deliverToMany`). One that cannot take its frame at once (its socket still
+ * writing, an event with errors) is woken to go on from its cursor on its own.
  */
 export class Feeds<K, T extends { id: number }> {
   private readonly keys = new Map<K, Key<T>>();
@@ -79,21 +137,27 @@ export class Feeds<K, T extends { id: number }> {
     return this.keys.get(key)?.subscribers.size ?? 0;
   }
 
-  private join(key: K, wake: Wake): () => void {
+  private join(key: K, follower: Follower<T>): () => void {
     let entry = this.keys.get(key);
     if (!entry) {
       const created: Key<T> = { subscribers: new Set(), reads: new Map(), unlisten: () => {} };
       created.unlisten = this.source.listen(key, () => {
         created.reads.clear();
-        for (const subscriber of created.subscribers) subscriber();
+        const many: Follower<T>[] = [];
+        for (const subscriber of created.subscribers) {
+          if (subscriber.idle && subscriber.direct && !subscriber.served) many.push(subscriber);
+          else subscriber.wake();
+        }
+        if (many.length === 1) many[0]!.wake();
+        else if (many.length > 1) void this.deliverToMany(key, many);
       });
       this.keys.set(key, created);
       entry = created;
     }
-    entry.subscribers.add(wake);
+    entry.subscribers.add(follower);
     const joined = entry;
     return () => {
-      joined.subscribers.delete(wake);
+      joined.subscribers.delete(follower);
       if (joined.subscribers.size === 0 && this.keys.get(key) === joined) {
         joined.unlisten();
         this.keys.delete(key);
@@ -101,17 +165,80 @@ export class Feeds<K, T extends { id: number }> {
     };
   }
 
-  private read(key: K, lastId: number): Promise<{ rows: T[]; read: SharedRead }> {
+  private read(key: K, lastId: number, takers = 1): Promise<{ rows: T[]; read: SharedRead }> {
     const entry = this.keys.get(key)!;
-    let read = entry.reads.get(lastId);
-    if (read) void read.then((taken) => taken.read.takers++, () => {});
-    else {
-      read = this.source.readAfter(key, lastId, REPLAY_BATCH).then((rows) => ({ rows, read: new SharedRead() }));
-      entry.reads.set(lastId, read);
-      // A failed read is not kept for the others: the next one to ask reads again.
-      read.catch(() => entry.reads.get(lastId) === read && entry.reads.delete(lastId));
+    const known = entry.reads.get(lastId);
+    // Counted at once, not when the rows come: the first taker resolves its event as soon as they do.
+    if (known) {
+      known.read.takers += takers;
+      return known.rows;
     }
-    return read;
+    const read = new SharedRead();
+    read.takers = takers;
+    const rows = this.source.readAfter(key, lastId, REPLAY_BATCH).then((rows) => ({ rows, read }));
+    const started = { rows, read };
+    entry.reads.set(lastId, started);
+    // A failed read is not kept for the others: the next one to ask reads again.
+    rows.catch(() => entry.reads.get(lastId) === started && entry.reads.delete(lastId));
+    return rows;
+  }
+
+  /**
+   * Serves idle subscribers with direct delivery at one wake-up, together:
+   * per cursor one read, per row each one's event (resolved once per kind) and
+   * its frame sent in one synchronous loop, the cursor moved past it. Their own
+   * loops stay asleep meanwhile; one that cannot take a frame at once, or
+   * is woken again while served, is woken to go on from its cursor itself.
+   */
+  private async deliverToMany(key: K, many: Follower<T>[]): Promise<void> {
+    for (const follower of many) {
+      follower.served = true;
+      follower.idle = false;
+    }
+    let left: Follower<T>[] = [];
+    try {
+      const byCursor = new Map<number, Follower<T>[]>();
+      for (const follower of many) {
+        const same = byCursor.get(follower.last);
+        if (same) same.push(follower);
+        else byCursor.set(follower.last, [follower]);
+      }
+      for (let [cursor, group] of byCursor) {
+        let full: boolean;
+        do {
+          const { rows, read } = await this.read(key, cursor, group.length);
+          for (const row of rows) {
+            const item: FeedItem<T> = { row, read };
+            const events = group.map((follower) => (follower.stopped ? undefined : follower.direct!.resolve(item)));
+            const pending = [...new Set(events.filter(isPromise))];
+            const settled = new Map<unknown, unknown>();
+            if (pending.length > 0) (await Promise.all(pending)).forEach((event, i) => settled.set(pending[i], event));
+            const taking: Follower<T>[] = [];
+            group.forEach((follower, i) => {
+              if (follower.stopped) return;
+              const event = isPromise(events[i]) ? settled.get(events[i]) : events[i];
+              if (follower.direct!.send(event, false) === true) {
+                follower.last = row.id;
+                taking.push(follower);
+              } else left.push(follower);
+            });
+            group = taking;
+          }
+          cursor = rows.at(-1)?.id ?? cursor;
+          full = rows.length === REPLAY_BATCH;
+        } while (full && group.length > 0);
+      }
+    } catch {
+      // A failed read or event: each goes on by itself, and its own loop meets the failure.
+      left = many;
+    } finally {
+      for (const follower of many) {
+        follower.served = false;
+        follower.idle = true;
+      }
+    }
+    // Those woken while served, and those that went no further, go on by themselves.
+    for (const follower of many) if (follower.changed || left.includes(follower)) follower.wake();
   }
 
   /**
@@ -121,42 +248,69 @@ export class Feeds<K, T extends { id: number }> {
    * the next event.
    */
   follow(key: K, afterId: number | null): Repeater<FeedItem<T>> {
-    return new Repeater<FeedItem<T>>(async (push, stop) => {
-      let stopped = false;
-      let changed = true;
-      let wake = () => {};
+    let resume = () => {};
+    const follower: Follower<T> = {
+      last: 0,
+      idle: false,
+      served: false,
+      stopped: false,
+      changed: true,
+      wake: () => {
+        follower.changed = true;
+        // A wake-up while served is taken up when the delivery to many is done.
+        if (follower.served) return;
+        follower.idle = false;
+        resume();
+      },
+    };
+    const stream = new Repeater<FeedItem<T>>(async (push, stop) => {
       // Listening starts before the first read, so a commit after any read is looked for again.
-      const leave = this.join(key, () => {
-        changed = true;
-        wake();
-      });
+      const leave = this.join(key, follower);
       void stop.then(() => {
-        stopped = true;
-        wake();
+        follower.stopped = true;
+        resume();
       });
       try {
-        let last = afterId ?? (await this.source.newestId(key));
-        while (!stopped) {
-          if (!changed) await new Promise<void>((resolve) => (wake = resolve));
-          changed = false;
+        follower.last = afterId ?? (await this.source.newestId(key));
+        while (!follower.stopped) {
+          if (!follower.changed || follower.served) {
+            follower.idle = !follower.served;
+            await new Promise<void>((resolve) => (resume = resolve));
+            if (follower.stopped) break;
+            if (follower.served) continue;
+          }
+          follower.changed = false;
+          follower.idle = false;
           let batch: T[];
           do {
-            const { rows, read } = await this.read(key, last);
+            const { rows, read } = await this.read(key, follower.last);
             batch = rows;
             for (const row of rows) {
-              if (stopped) return;
-              last = row.id;
-              await push({ row, read });
+              if (follower.stopped) return;
+              follower.last = row.id;
+              const item = { row, read };
+              if (follower.direct && (await this.sendDirectly(follower.direct, item))) continue;
+              await push(item);
             }
           } while (batch.length === REPLAY_BATCH);
         }
       } catch (error) {
         // A read that fails after the client left (a stopping server, its pool closing) has no one to tell.
-        if (!stopped) throw error;
+        if (!follower.stopped) throw error;
       } finally {
+        follower.idle = false;
         leave();
       }
     });
+    directOf.set(stream, follower as Follower<never>);
+    return stream;
+  }
+
+  /** One subscriber's row sent directly; false when it must go through the iterator. */
+  private async sendDirectly(direct: Direct<T>, item: FeedItem<T>): Promise<boolean> {
+    let event = direct.resolve(item);
+    if (isPromise(event)) event = await event;
+    return direct.send(event, true);
   }
 }
 

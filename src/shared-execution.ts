@@ -11,7 +11,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { WebSocket } from 'ws';
 import type { Context } from './context.ts';
-import { feedItemOf } from './feeds.ts';
+import { deliverDirectly, feedItemOf } from './feeds.ts';
 
 /**
  * Subscriptions whose events come from a shared feed read (src/feeds.ts) are
@@ -35,7 +35,7 @@ async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<Exec
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
   let key: string | undefined;
-  return mapStream(stream, (payload) => {
+  const executeEvent = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
     const item = feedItemOf(payload);
     const run = () => execute({ ...args, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
     // A read only one subscriber took has no one to share with (a replay, a lone socket).
@@ -46,7 +46,29 @@ async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<Exec
       shared.add(result);
       return result;
     });
-  });
+  };
+  const sendNext = (args.contextValue as SocketContext).sendNext;
+  if (sendNext) {
+    // A socket's events go out as soon as they are resolved, past yoga's and graphql-ws's iteration; one with
+    // errors goes through them instead, to be masked as any other operation's.
+    deliverDirectly(stream, {
+      resolve: executeEvent,
+      send: (result, wait) => ((result as ExecutionResult).errors ? false : sendNext(jsonOf(result as ExecutionResult), wait)),
+    });
+  }
+  return mapStream(stream, executeEvent);
+}
+
+/** What the socket front end (src/ws.ts) puts in a subscription's context. */
+export interface SocketContext {
+  /**
+   * Sends one `next` frame of this subscription whose payload is `json`:
+   * true once it is on its way (or needs not go: the operation is over).
+   * While the socket has earlier frames still to write, it sends and answers
+   * a promise of true that settles once written if `wait`, and sends nothing
+   * and answers false otherwise.
+   */
+  sendNext?: (json: string, wait: boolean) => boolean | Promise<boolean>;
 }
 
 /** Results handed to more than one socket. */
@@ -153,6 +175,11 @@ export function serializedOnce(result: ExecutionResult): SerializedOnce | undefi
   let once = serialized.get(result);
   if (!once) serialized.set(result, (once = new SerializedOnce(JSON.stringify(result))));
   return once;
+}
+
+/** The JSON of an event's result: made once for a result many sockets get. */
+function jsonOf(result: ExecutionResult): string {
+  return serializedOnce(result)?.json ?? JSON.stringify(result);
 }
 
 /** A ws socket's `send` that puts a shared payload's JSON in place of its marker. */

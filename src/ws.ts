@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { CloseCode, type Context as GraphQLWsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
@@ -16,6 +16,17 @@ const CONNECTION_INIT_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type SocketExtra = { viewer?: Viewer; expiry?: NodeJS.Timeout; baseUrl?: string };
+
+/**
+ * `value`, or the equal string handed out just before: every socket of one
+ * host keeps one copy of its base URL, not one each.
+ */
+let lastString = '';
+function sameAsLast(value: string): string {
+  if (value === lastString) return lastString;
+  lastString = value;
+  return value;
+}
 
 /**
  * ws answers a message over maxPayload by closing the socket with 1009 and
@@ -40,6 +51,34 @@ function closeAtExpiry(extra: Extra & SocketExtra, expiresAt: number): void {
   if (wait <= 0) return extra.socket.close(CloseCode.Forbidden, 'Token expired');
   extra.expiry = setTimeout(() => closeAtExpiry(extra, expiresAt), Math.min(wait, MAX_TIMER_MS));
 }
+
+/**
+ * What a subscription's events that go out past graphql-ws's iteration
+ * (src/shared-execution.ts) are sent with: the frame graphql-ws would send,
+ * `{"id":…,"type":"next","payload":…}` with the payload's JSON as given, and
+ * nothing once the client completed the operation or the socket closed (graphql-ws
+ * drops the operation from `subscriptions` at once then). While earlier frames
+ * are still being written the answer waits for this one's write, as graphql-ws
+ * does, so a client that stops reading holds its feed's cursor, not a queue;
+ * without `wait` nothing is sent then, and the feed serves that subscriber
+ * by itself (src/feeds.ts).
+ */
+function nextSender(ctx: GraphQLWsContext<Record<string, unknown>, Extra & SocketExtra>, id: string) {
+  return (json: string, wait: boolean): boolean | Promise<boolean> => {
+    const socket = ctx.extra.socket;
+    if (!(id in ctx.subscriptions) || socket.readyState !== WebSocket.OPEN) return true;
+    const busy = socket.bufferedAmount > 0;
+    if (busy && !wait) return false;
+    const frame = `{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`;
+    if (!busy) {
+      rawSend.call(socket, frame);
+      return true;
+    }
+    return new Promise((resolve) => rawSend.call(socket, frame, () => resolve(true)));
+  };
+}
+
+const rawSend = WebSocket.prototype.send as (this: WebSocket, data: string, cb?: (error?: Error) => void) => void;
 
 /**
  * Pings every socket each `intervalMs`, so that proxies and load balancers
@@ -88,10 +127,15 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
         // The upgrade request is needed for its host only: an idle socket does not keep it (and its headers) alive.
-        ctx.extra.baseUrl = `http://${ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`}`;
+        const host = ctx.extra.request.headers.host ?? `${services.config.host}:${services.config.port}`;
+        // Deleted while it is the last property added: the object keeps its compact layout.
         Reflect.deleteProperty(ctx.extra, 'request');
+        ctx.extra.baseUrl = sameAsLast(`http://${host}`);
+        // Nor does it keep the token once read: graphql-ws would hold connectionParams for the socket's life.
+        const authorization = ctx.connectionParams?.authorization;
+        Reflect.deleteProperty(ctx, 'connectionParams');
         try {
-          const viewer = await services.auth.fromHeader(ctx.connectionParams?.authorization);
+          const viewer = await services.auth.fromHeader(authorization);
           if (!viewer) return false;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt != null) closeAtExpiry(ctx.extra, viewer.expiresAt);
@@ -103,7 +147,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
       // Results with errors are masked per operation and sent as graphql-ws would.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? undefined : (serializedOnce(result) as never)),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws lists every running operation, this one included, and drops one
         // the moment the client completes it, so an unsubscribe frees its place at once.
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
@@ -112,6 +156,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           socketViewer: ctx.extra.viewer ?? null,
           socketBaseUrl: ctx.extra.baseUrl,
+          sendNext: nextSender(ctx, id),
           params: payload,
         });
         // Errors are returned, not thrown: a thrown one would close the whole socket with
@@ -120,6 +165,9 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
           const document = parse(payload.query);
           const errors = validate(schema, document);
           if (errors.length > 0) return errors;
+          // graphql-ws keeps the message for the operation's life; the parsed document (one for every socket
+          // that sent the same text, from yoga's parse cache) is all that is needed of its text from now on.
+          (payload as { query: string }).query = '';
           return {
             schema,
             document,

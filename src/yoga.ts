@@ -10,13 +10,15 @@ import { operationTimer } from './metrics.ts';
 import { persistedQueries } from './persisted-queries.ts';
 import { operationSpans } from './tracing.ts';
 import { schema } from './schema/index.ts';
-import { sharedSubscriptionExecution } from './shared-execution.ts';
+import { sharedSubscriptionExecution, type SocketContext } from './shared-execution.ts';
 
 /** What the HTTP and socket front ends hand to yoga beside the request. */
 export interface ServerContext {
   /** Set for sockets, where the token was checked once at connection_init. */
   socketViewer?: Viewer | null;
   socketBaseUrl?: string;
+  /** Set for socket subscriptions: sends one of its `next` frames directly (src/ws.ts, src/shared-execution.ts). */
+  sendNext?: SocketContext['sendNext'];
   /** Set for multipart requests: the operation graphql-upload-minimal already parsed. */
   uploadOperations?: unknown;
   /** The Node request, for its logger: yoga's Node adapter sets it, the multipart front end passes it. */

@@ -1,3 +1,4 @@
+import { RequestCache } from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { createLoaders, type Context, type Services } from '../context.ts';
 import { logsAfter, newestLogId } from '../db/logs.ts';
@@ -68,6 +69,16 @@ function loadersOnDemand(ctx: Context): void {
   });
 }
 
+/**
+ * The scope checks of subscribing are done when its `subscribe` runs; what
+ * they cached (scope-auth's maps, a few hundred bytes a subscription) is made
+ * again if an event's fields ask, and is otherwise not kept for the
+ * subscription's life.
+ */
+function dropScopeCache(ctx: Context): void {
+  RequestCache.clearForContext(ctx);
+}
+
 builder.subscriptionFields((t) => ({
   messageBox: t.field({
     type: MessageBoxEvent,
@@ -78,6 +89,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) => {
       const afterId = args.after ? messageIdOfCursor(args.after) : null;
       loadersOnDemand(ctx);
+      dropScopeCache(ctx);
       return messageFeeds(ctx.services).follow(merchantOf(ctx), afterId);
     },
     resolve: async ({ row: message, read }: FeedItem<MessageRow>, _args, ctx) => {
@@ -98,6 +110,7 @@ builder.subscriptionFields((t) => ({
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
       loadersOnDemand(ctx);
+      dropScopeCache(ctx);
       return logFeeds(ctx.services).follow(id, null);
     },
     resolve: ({ row }: FeedItem<AfterSaleLogRow>, _args, ctx) => {
