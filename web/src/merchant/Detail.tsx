@@ -2,7 +2,8 @@ import { useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { EvidenceFiles, LogList } from '../lib/AfterSaleParts.tsx';
 import { Both, countdown, deadlineFrom, formatTime, L, Named, TYPE_NAMES, useNow, yuan } from '../lib/text.tsx';
-import { AfterSaleDetailQuery, LogAddedSubscription } from './operations.ts';
+import { LogAddedSubscription } from '../lib/operations.ts';
+import { AfterSaleDetailQuery } from './operations.ts';
 import { SubmitForm } from './SubmitForm.tsx';
 
 export function Detail({ id, token, liveTick, onBack }: { id: string; token: string; liveTick: number; onBack: () => void }) {

@@ -3,13 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Outcome } from '../gql/graphql.ts';
 import { EvidenceFiles, LogList } from '../lib/AfterSaleParts.tsx';
 import { Both, formatTime, L, Named, TYPE_NAMES, yuan } from '../lib/text.tsx';
-import {
-  CancelEvidenceRequestMutation,
-  FindAfterSaleQuery,
-  PlatformLogAddedSubscription,
-  RequestEvidenceMutation,
-  ResolveArbitrationMutation,
-} from './operations.ts';
+import { LogAddedSubscription } from '../lib/operations.ts';
+import { CancelEvidenceRequestMutation, FindAfterSaleQuery, RequestEvidenceMutation, ResolveArbitrationMutation } from './operations.ts';
 
 type Said = { ok: boolean; text: string } | null;
 
@@ -29,7 +24,7 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
   const [result, reexecute] = useQuery({ query: FindAfterSaleQuery, variables: { number: settled }, pause: !settled, requestPolicy: 'network-only' });
   const sale = settled ? result.data?.afterSaleByNumber : undefined;
   // The merchant's submission, the deadline job: every new log line reads the after-sale again.
-  const [live] = useSubscription({ query: PlatformLogAddedSubscription, variables: { afterSaleId: sale?.id ?? '' }, pause: !sale });
+  const [live] = useSubscription({ query: LogAddedSubscription, variables: { afterSaleId: sale?.id ?? '' }, pause: !sale });
   useEffect(() => {
     if (live.data) reexecute({ requestPolicy: 'network-only' });
   }, [live.data]);
