@@ -58,6 +58,16 @@ export const AfterSaleRecordFields = graphql(`
   }
 `);
 
+/** A mutation's error answer: what to tell the person, and for a bad input which field. */
+export const ErrorFields = graphql(`
+  fragment ErrorFields on Error {
+    message
+    ... on InvalidInputError {
+      field
+    }
+  }
+`);
+
 /** Only that a line was added: the open after-sale is then read again. */
 export const LogAddedSubscription = graphql(`
   subscription AfterSaleLogAdded($afterSaleId: ID!) {

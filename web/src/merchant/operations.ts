@@ -55,12 +55,7 @@ export const SubmitEvidenceMutation = graphql(`
         fileName
         reason
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);

@@ -23,12 +23,7 @@ export const RecordAfterSaleMutation = graphql(`
           number
         }
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -43,12 +38,7 @@ export const RequestEvidenceMutation = graphql(`
           dueAt
         }
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -57,9 +47,7 @@ export const CancelEvidenceRequestMutation = graphql(`
   mutation CancelEvidenceRequest($id: ID!) {
     cancelEvidenceRequest(evidenceRequestId: $id) {
       __typename
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -68,9 +56,7 @@ export const ResolveArbitrationMutation = graphql(`
   mutation ResolveArbitration($input: ResolveArbitrationInput!) {
     resolveArbitration(input: $input) {
       __typename
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
