@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { tempDir } from './helpers.ts';
+import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Written by the browser tests, git-ignored; docs/ holds the two that the README shows. */
@@ -20,6 +23,29 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+export interface ServerAndBrowser {
+  server: ServerProcess;
+  browser: Browser;
+}
+
+/**
+ * One server process (on a data folder of its own) and one browser for all of a
+ * test file's tests: registers the file's hooks, so call it at the top level.
+ * The fields are set once beforeAll has run.
+ */
+export function serverAndBrowser(): ServerAndBrowser {
+  const running = {} as ServerAndBrowser;
+  beforeAll(async () => {
+    running.server = await spawnServer(tempDir());
+    running.browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await running.browser?.close();
+    await stopProcess(running.server);
+  });
+  return running;
 }
 
 export interface Watched {

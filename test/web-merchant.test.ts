@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DESK, launchBrowser, offMachine, PHONE, screenshot, seriousViolations, until, watchedPage, type Watched } from './browser.ts';
-import { fixture, openCase, tempDir } from './helpers.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { DESK, offMachine, PHONE, screenshot, serverAndBrowser, seriousViolations, until, watchedPage, type Watched } from './browser.ts';
+import { fixture, openCase } from './helpers.ts';
 import { tcpProxy } from './tcp-proxy.ts';
-import { spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
-let server: ServerProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await spawnServer(tempDir());
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stopProcess(server);
-});
+const suite = serverAndBrowser();
 
 const DETAIL = `query($id: ID!) { afterSale(id: $id) { status evidenceRequest { status submission { files { fileName sha256 } } } } }`;
 const REQUEST = `mutation($input: RequestEvidenceInput!) { requestEvidence(input: $input) { __typename } }`;
@@ -30,21 +19,21 @@ for (const viewport of [DESK, PHONE]) {
 
     beforeAll(async () => {
       cases = [];
-      for (let i = 0; i < 3; i++) cases.push(await openCase(server, shop, { number: `AS-${viewport.name.toUpperCase()}-${i + 1}` }));
-      context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height }, locale: 'zh-CN' });
+      for (let i = 0; i < 3; i++) cases.push(await openCase(suite.server, shop, { number: `AS-${viewport.name.toUpperCase()}-${i + 1}` }));
+      context = await suite.browser.newContext({ viewport: { width: viewport.width, height: viewport.height }, locale: 'zh-CN' });
       w = await watchedPage(context);
       page = w.page;
     });
     afterAll(() => context?.close());
 
     it('signs in with a token kept in sessionStorage only, under a strict Content-Security-Policy', async () => {
-      const response = await page.goto(`${server.url}/`);
+      const response = await page.goto(`${suite.server.url}/`);
       const csp = response!.headers()['content-security-policy']!;
       expect(csp).toMatch(/script-src 'self'/);
       expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
       expect(await seriousViolations(page)).toEqual([]);
       await screenshot(page, `merchant-sign-in-${viewport.name}`);
-      const token = await server.merchantToken(shop);
+      const token = await suite.server.merchantToken(shop);
       await page.getByRole('textbox', { name: 'Token' }).or(page.getByLabel('Token')).fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('list', { name: 'Awaiting evidence' }).getByRole('button', { name: cases[0]!.number }).waitFor();
@@ -83,7 +72,7 @@ for (const viewport of [DESK, PHONE]) {
       await page.getByRole('button', { name: 'Submit evidence' }).click();
       const alert = page.getByRole('alert').filter({ hasText: 'spoofed-html.png' });
       await alert.waitFor();
-      const stored = await server.gql(await server.platformToken(), DETAIL, { id: cases[1]!.afterSaleId });
+      const stored = await suite.server.gql(await suite.server.platformToken(), DETAIL, { id: cases[1]!.afterSaleId });
       expect(stored.data.afterSale).toMatchObject({ status: 'AWAITING_MERCHANT_EVIDENCE', evidenceRequest: { status: 'OPEN', submission: null } });
       expect(await seriousViolations(page)).toEqual([]);
       await page.getByRole('button', { name: 'Remove spoofed-html.png' }).click();
@@ -111,7 +100,7 @@ for (const viewport of [DESK, PHONE]) {
       expect([...seen].some((v) => Number(v) > 0 && Number(v) < 1)).toBe(true);
       const log = page.getByRole('region', { name: 'After-sale log' });
       await until(async () => /parcel-photo\.jpg/.test((await log.textContent()) ?? '') && /unboxing\.mov/.test((await log.textContent()) ?? ''), 'the log to name both files');
-      const stored = await server.gql(await server.platformToken(), DETAIL, { id: cases[1]!.afterSaleId });
+      const stored = await suite.server.gql(await suite.server.platformToken(), DETAIL, { id: cases[1]!.afterSaleId });
       expect(stored.data.afterSale.status).toBe('EVIDENCE_SUBMITTED');
       expect(stored.data.afterSale.evidenceRequest.submission.files.map((f: any) => f.fileName)).toEqual(['parcel-photo.jpg', 'unboxing.mov']);
       expect(await seriousViolations(page)).toEqual([]);
@@ -121,8 +110,8 @@ for (const viewport of [DESK, PHONE]) {
       const messages = page.getByRole('button', { name: /Messages/ });
       const count = async () => Number(/(\d+)/.exec((await messages.textContent()) ?? '')?.[1]);
       await until(async () => (await count()) === 3, 'three unread messages');
-      const fresh = await openCase(server, shop, { number: `AS-${viewport.name.toUpperCase()}-LIVE`, request: false });
-      const asked = await server.gql(await server.platformToken(), REQUEST, { input: { afterSaleId: fresh.afterSaleId, instructions: 'Please send the unboxing video' } });
+      const fresh = await openCase(suite.server, shop, { number: `AS-${viewport.name.toUpperCase()}-LIVE`, request: false });
+      const asked = await suite.server.gql(await suite.server.platformToken(), REQUEST, { input: { afterSaleId: fresh.afterSaleId, instructions: 'Please send the unboxing video' } });
       expect(asked.data.requestEvidence.__typename).toBe('RequestEvidencePayload');
       await until(async () => (await count()) === 4, 'the unread count to reach 4 live');
       await messages.click();
@@ -132,7 +121,7 @@ for (const viewport of [DESK, PHONE]) {
       await screenshot(page, `merchant-messages-${viewport.name}`);
       await box.getByRole('button', { name: 'Mark all read' }).click();
       await until(async () => (await count()) === 0, 'the unread count to drop to 0');
-      const unread = await server.gql(await server.merchantToken(shop), '{ unreadMessageCount }');
+      const unread = await suite.server.gql(await suite.server.merchantToken(shop), '{ unreadMessageCount }');
       expect(unread.data.unreadMessageCount).toBe(0);
       await box.getByRole('button', { name: 'Close' }).click();
       // The new after-sale is in the list too, without a reload.
@@ -144,7 +133,7 @@ for (const viewport of [DESK, PHONE]) {
     it('shows nothing of this shop to the next sign-in in the same tab', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([]);
-      await page.getByLabel('Token').fill(await server.merchantToken('shop-web-other'));
+      await page.getByLabel('Token').fill(await suite.server.merchantToken('shop-web-other'));
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByText('Nothing is awaiting evidence.').waitFor();
       expect(await page.getByRole('list', { name: 'Awaiting evidence' }).getByRole('listitem').count()).toBe(0);
@@ -160,20 +149,20 @@ for (const viewport of [DESK, PHONE]) {
 describe('the message box over a connection that drops', () => {
   it('replays, once the socket is back, a message sent while it was down, with no reload', async () => {
     const shop = 'shop-web-away';
-    const proxy = await tcpProxy(Number(new URL(server.url).port));
-    const context = await browser.newContext({ viewport: { width: DESK.width, height: DESK.height } });
+    const proxy = await tcpProxy(Number(new URL(suite.server.url).port));
+    const context = await suite.browser.newContext({ viewport: { width: DESK.width, height: DESK.height } });
     const w = await watchedPage(context);
     try {
       await w.page.goto(`http://127.0.0.1:${proxy.port}/`);
-      await w.page.getByLabel('Token').fill(await server.merchantToken(shop));
+      await w.page.getByLabel('Token').fill(await suite.server.merchantToken(shop));
       await w.page.getByRole('button', { name: 'Sign in' }).click();
       await w.page.getByText('Nothing is awaiting evidence.').waitFor();
       const sockets = () => w.requests.filter((u) => u.startsWith('ws:')).length;
       await until(() => sockets() === 1, 'the socket');
       await new Promise((r) => setTimeout(r, 300));
       proxy.drop();
-      const away = await openCase(server, shop, { number: 'AS-AWAY-1', request: false });
-      await server.gql(await server.platformToken(), REQUEST, { input: { afterSaleId: away.afterSaleId, instructions: 'Sent while you were away' } });
+      const away = await openCase(suite.server, shop, { number: 'AS-AWAY-1', request: false });
+      await suite.server.gql(await suite.server.platformToken(), REQUEST, { input: { afterSaleId: away.afterSaleId, instructions: 'Sent while you were away' } });
       await new Promise((r) => setTimeout(r, 500));
       proxy.resume();
       const messages = w.page.getByRole('button', { name: /Messages/ });

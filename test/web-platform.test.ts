@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DESK, launchBrowser, offMachine, PHONE, screenshot, seriousViolations, until, watchedPage, type Watched } from './browser.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { DESK, offMachine, PHONE, screenshot, serverAndBrowser, seriousViolations, until, watchedPage, type Watched } from './browser.ts';
 import { fixture, openCase, submitEvidence, tempDir } from './helpers.ts';
 import { PROCESS_SECRET, spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 
-let server: ServerProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await spawnServer(tempDir());
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stopProcess(server);
-});
+const suite = serverAndBrowser();
 
 const BY_NUMBER = `query($n: String!) { afterSaleByNumber(number: $n) { id merchantId: orderNumber type reason buyerClaim amountCents status
   evidenceRequest { id status instructions } resolution { outcome decidedBy opinion } } }`;
@@ -32,18 +22,18 @@ for (const viewport of [DESK, PHONE]) {
     let page: Page;
 
     beforeAll(async () => {
-      context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height }, locale: 'zh-CN' });
+      context = await suite.browser.newContext({ viewport: { width: viewport.width, height: viewport.height }, locale: 'zh-CN' });
       w = await watchedPage(context);
       page = w.page;
     });
     afterAll(() => context?.close());
 
-    const stored = async () => (await server.gql(await server.platformToken(), BY_NUMBER, { n: number })).data.afterSaleByNumber;
+    const stored = async () => (await suite.server.gql(await suite.server.platformToken(), BY_NUMBER, { n: number })).data.afterSaleByNumber;
 
     it('records an after-sale through its form', async () => {
-      const response = await page.goto(`${server.url}/platform`);
+      const response = await page.goto(`${suite.server.url}/platform`);
       expect(response!.headers()['content-security-policy']).not.toMatch(/unsafe-inline/);
-      await signIn(page, await server.platformToken('agent-web'));
+      await signIn(page, await suite.server.platformToken('agent-web'));
       const form = page.getByRole('form', { name: 'Record an after-sale' });
       await form.getByLabel('Merchant').fill('shop-console');
       await form.getByRole('textbox', { name: 'Number', exact: true }).fill(number);
@@ -75,7 +65,7 @@ for (const viewport of [DESK, PHONE]) {
       await page.getByRole('button', { name: 'Request evidence' }).click();
       await until(async () => (await stored()).evidenceRequest.status === 'OPEN', 'the new round');
       const round = (await stored()).evidenceRequest.id;
-      const sent = await submitEvidence(server, await server.merchantToken('shop-console'), { evidenceRequestId: round, explanation: 'Shipped intact' }, [
+      const sent = await submitEvidence(suite.server, await suite.server.merchantToken('shop-console'), { evidenceRequestId: round, explanation: 'Shipped intact' }, [
         { content: fixture('parcel-photo.jpg'), name: 'parcel-photo.jpg' },
         { content: fixture('unboxing.mp4'), name: 'unboxing.mp4' },
       ]);
@@ -122,9 +112,9 @@ for (const viewport of [DESK, PHONE]) {
 
 describe('GraphiQL', () => {
   it('runs a query with every asset from this server: no request leaves 127.0.0.1', async () => {
-    const context = await browser.newContext({ viewport: { width: DESK.width, height: DESK.height } });
+    const context = await suite.browser.newContext({ viewport: { width: DESK.width, height: DESK.height } });
     const w = await watchedPage(context);
-    await w.page.goto(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    await w.page.goto(`${suite.server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`);
     await w.page.getByRole('button', { name: /Execute query/ }).click();
     await until(async () => /"__typename":\s*"Query"/.test((await w.page.locator('.graphiql-response').textContent()) ?? ''), 'the answer');
     await screenshot(w.page, 'graphiql-desk');
@@ -146,7 +136,7 @@ describe('in production (NODE_ENV=production)', () => {
     expect(await graphiql.text()).not.toMatch(/GraphiQL/i);
     expect(await (await fetch(`${prod.url}/demo-sessions.json`)).json()).toEqual([]);
     const { number } = await openCase(prod, 'shop-prod');
-    const context = await browser.newContext({ viewport: { width: PHONE.width, height: PHONE.height } });
+    const context = await suite.browser.newContext({ viewport: { width: PHONE.width, height: PHONE.height } });
     const w = await watchedPage(context);
     const response = await w.page.goto(`${prod.url}/`);
     expect(response!.status()).toBe(200);

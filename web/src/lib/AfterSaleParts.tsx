@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { formatBytes, formatTime, Named } from './text.tsx';
 
 export interface FileView {
@@ -31,6 +32,31 @@ export function EvidenceFiles({ files }: { files: FileView[] }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+export interface RoundView {
+  status: string;
+  instructions: string;
+  submission: { explanation: string; files: FileView[] } | null;
+}
+
+/** One evidence round in a list: its status, then the times as each app shows them (children), its instructions and evidence. */
+export function RoundItem({ round, children }: { round: RoundView; children: ComponentChildren }) {
+  return (
+    <li class="round">
+      <p class="round-line">
+        <span class={`status status-${round.status}`}><Named value={round.status} /></span>
+        {children}
+      </p>
+      <p class="instructions">{round.instructions}</p>
+      {round.submission && (
+        <div class="submission">
+          <p>{round.submission.explanation}</p>
+          <EvidenceFiles files={round.submission.files} />
+        </div>
+      )}
+    </li>
   );
 }
 

@@ -1,6 +1,51 @@
-import { useEffect, useState } from 'preact/hooks';
-import { demoSessions, type DemoSession, type Side } from './session.ts';
+import { Provider } from '@urql/preact';
+import type { Client as WsClient } from 'graphql-ws';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { openSession } from './client.ts';
+import { clearToken, demoSessions, loadToken, saveToken, type DemoSession, type Side } from './session.ts';
 import { Both, L } from './text.tsx';
+
+export const TOKEN_EXPIRED = '令牌无效或已过期 · The token was refused or has expired';
+
+export interface SignedIn {
+  token: string;
+  socket: WsClient;
+  /** Back to the sign-in, with a notice saying why (null: the person chose to). */
+  signOut: (why: string | null) => void;
+}
+
+/**
+ * Either app's shell: the sign-in until there is a token, then the app under
+ * that token's session. Signing out unmounts the app, so none of its state
+ * reaches the next sign-in.
+ */
+export function SessionShell({ side, children }: { side: Side; children: (signedIn: SignedIn) => ComponentChildren }) {
+  const [token, setToken] = useState(() => loadToken(side));
+  const [notice, setNotice] = useState<string | null>(null);
+  const signOut = (why: string | null) => {
+    clearToken(side);
+    setNotice(why);
+    setToken(null);
+  };
+  const session = useMemo(() => (token ? openSession(token, () => signOut(TOKEN_EXPIRED)) : null), [token]);
+  useEffect(() => () => session?.dispose(), [session]);
+
+  if (!token || !session) {
+    return (
+      <SignIn
+        side={side}
+        notice={notice}
+        onSignIn={(t) => {
+          saveToken(side, t);
+          setNotice(null);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  return <Provider value={session.client}>{children({ token, socket: session.socket, signOut })}</Provider>;
+}
 
 /** Sign-in with a token; in development also one button per demo session of this side. */
 export function SignIn({ side, notice, onSignIn }: { side: Side; notice: string | null; onSignIn: (token: string) => void }) {

@@ -1,43 +1,13 @@
-import { Provider } from '@urql/preact';
 import type { Client as WsClient } from 'graphql-ws';
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { openSession } from '../lib/client.ts';
-import { clearToken, loadToken, saveToken } from '../lib/session.ts';
-import { SignIn } from '../lib/SignIn.tsx';
+import { useState } from 'preact/hooks';
+import { SessionShell, TOKEN_EXPIRED } from '../lib/SignIn.tsx';
 import { L } from '../lib/text.tsx';
 import { AwaitingList } from './AwaitingList.tsx';
 import { Detail } from './Detail.tsx';
 import { MessageBox, useMessageBox } from './MessageBox.tsx';
 
 export function App() {
-  const [token, setToken] = useState(() => loadToken('merchant'));
-  const [notice, setNotice] = useState<string | null>(null);
-  const signOut = (why: string | null) => {
-    clearToken('merchant');
-    setNotice(why);
-    setToken(null);
-  };
-  const session = useMemo(() => (token ? openSession(token, () => signOut('令牌无效或已过期 · The token was refused or has expired')) : null), [token]);
-  useEffect(() => () => session?.dispose(), [session]);
-
-  if (!token || !session) {
-    return (
-      <SignIn
-        side="merchant"
-        notice={notice}
-        onSignIn={(t) => {
-          saveToken('merchant', t);
-          setNotice(null);
-          setToken(t);
-        }}
-      />
-    );
-  }
-  return (
-    <Provider value={session.client}>
-      <Workbench token={token} socket={session.socket} onSignOut={signOut} />
-    </Provider>
-  );
+  return <SessionShell side="merchant">{({ token, socket, signOut }) => <Workbench token={token} socket={socket} onSignOut={signOut} />}</SessionShell>;
 }
 
 function Workbench({ token, socket, onSignOut }: { token: string; socket: WsClient; onSignOut: (why: string | null) => void }) {
@@ -45,7 +15,7 @@ function Workbench({ token, socket, onSignOut }: { token: string; socket: WsClie
   const [boxOpen, setBoxOpen] = useState(false);
   // Bumped by each live message, so the list and the open detail read again.
   const [liveTick, setLiveTick] = useState(0);
-  const box = useMessageBox(socket, () => setLiveTick((n) => n + 1), () => onSignOut('令牌无效或已过期 · The token was refused or has expired'));
+  const box = useMessageBox(socket, () => setLiveTick((n) => n + 1), () => onSignOut(TOKEN_EXPIRED));
 
   return (
     <div class={`shell ${openId ? 'has-detail' : ''}`}>

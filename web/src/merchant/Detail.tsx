@@ -1,8 +1,9 @@
 import { useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { EvidenceFiles, LogList } from '../lib/AfterSaleParts.tsx';
+import { LogList, RoundItem } from '../lib/AfterSaleParts.tsx';
 import { Both, countdown, deadlineFrom, formatTime, L, Named, TYPE_NAMES, useNow, yuan } from '../lib/text.tsx';
-import { AfterSaleDetailQuery, LogAddedSubscription } from './operations.ts';
+import { LogAddedSubscription } from '../lib/operations.ts';
+import { AfterSaleDetailQuery } from './operations.ts';
 import { SubmitForm } from './SubmitForm.tsx';
 
 export function Detail({ id, token, liveTick, onBack }: { id: string; token: string; liveTick: number; onBack: () => void }) {
@@ -108,19 +109,10 @@ export function Rounds({ rounds }: { rounds: Round[] }) {
       <h3 id="rounds-title"><L zh="历次举证" en="Earlier rounds" /></h3>
       <ol class="rounds">
         {rounds.map((round) => (
-          <li key={round.id} class="round">
-            <p class="round-line">
-              <span class={`status status-${round.status}`}><Named value={round.status} /></span>{' '}
-              <time dateTime={round.requestedAt}>{formatTime(round.requestedAt)}</time>
-            </p>
-            <p class="instructions">{round.instructions}</p>
-            {round.submission && (
-              <div class="submission">
-                <p>{round.submission.explanation}</p>
-                <EvidenceFiles files={round.submission.files} />
-              </div>
-            )}
-          </li>
+          <RoundItem key={round.id} round={round}>
+            {' '}
+            <time dateTime={round.requestedAt}>{formatTime(round.requestedAt)}</time>
+          </RoundItem>
         ))}
       </ol>
     </section>

@@ -30,15 +30,7 @@ export const AwaitingEvidenceQuery = graphql(`
 export const AfterSaleDetailQuery = graphql(`
   query AfterSaleDetail($id: ID!) {
     afterSale(id: $id) {
-      id
-      number
-      orderNumber
-      type
-      reason
-      buyerClaim
-      amountCents
-      status
-      appliedAt
+      ...AfterSaleRecordFields
       evidenceRequest {
         id
         status
@@ -46,50 +38,6 @@ export const AfterSaleDetailQuery = graphql(`
         dueAt
         secondsRemaining
       }
-      evidenceRequests {
-        id
-        status
-        instructions
-        requestedAt
-        dueAt
-        submission {
-          id
-          explanation
-          submittedAt
-          files {
-            id
-            fileName
-            contentType
-            byteSize
-            url
-          }
-        }
-      }
-      resolution {
-        outcome
-        decidedBy
-        decidedAt
-        opinion
-      }
-      logs(first: 100) {
-        edges {
-          node {
-            id
-            at
-            actor
-            action
-            summary
-          }
-        }
-      }
-    }
-  }
-`);
-
-export const LogAddedSubscription = graphql(`
-  subscription AfterSaleLogAdded($afterSaleId: ID!) {
-    afterSaleLogAdded(afterSaleId: $afterSaleId) {
-      id
     }
   }
 `);
@@ -107,12 +55,7 @@ export const SubmitEvidenceMutation = graphql(`
         fileName
         reason
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);

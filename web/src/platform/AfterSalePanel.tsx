@@ -1,15 +1,10 @@
 import { useClient, useMutation, useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Outcome } from '../gql/graphql.ts';
-import { EvidenceFiles, LogList } from '../lib/AfterSaleParts.tsx';
+import { LogList, RoundItem } from '../lib/AfterSaleParts.tsx';
 import { Both, formatTime, L, Named, TYPE_NAMES, yuan } from '../lib/text.tsx';
-import {
-  CancelEvidenceRequestMutation,
-  FindAfterSaleQuery,
-  PlatformLogAddedSubscription,
-  RequestEvidenceMutation,
-  ResolveArbitrationMutation,
-} from './operations.ts';
+import { LogAddedSubscription } from '../lib/operations.ts';
+import { CancelEvidenceRequestMutation, FindAfterSaleQuery, RequestEvidenceMutation, ResolveArbitrationMutation } from './operations.ts';
 
 type Said = { ok: boolean; text: string } | null;
 
@@ -29,7 +24,7 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
   const [result, reexecute] = useQuery({ query: FindAfterSaleQuery, variables: { number: settled }, pause: !settled, requestPolicy: 'network-only' });
   const sale = settled ? result.data?.afterSaleByNumber : undefined;
   // The merchant's submission, the deadline job: every new log line reads the after-sale again.
-  const [live] = useSubscription({ query: PlatformLogAddedSubscription, variables: { afterSaleId: sale?.id ?? '' }, pause: !sale });
+  const [live] = useSubscription({ query: LogAddedSubscription, variables: { afterSaleId: sale?.id ?? '' }, pause: !sale });
   useEffect(() => {
     if (live.data) reexecute({ requestPolicy: 'network-only' });
   }, [live.data]);
@@ -102,18 +97,10 @@ export function AfterSalePanel({ number, onNumber }: { number: string; onNumber:
               <h4 id="p-rounds-title"><L zh="举证轮次" en="Evidence rounds" /></h4>
               <ol class="rounds">
                 {sale.evidenceRequests.map((round) => (
-                  <li key={round.id} class="round">
-                    <p class="round-line">
-                      <span class={`status status-${round.status}`}><Named value={round.status} /></span> {formatTime(round.requestedAt)} → {formatTime(round.dueAt)}
-                    </p>
-                    <p class="instructions">{round.instructions}</p>
-                    {round.submission && (
-                      <div class="submission">
-                        <p>{round.submission.explanation}</p>
-                        <EvidenceFiles files={round.submission.files} />
-                      </div>
-                    )}
-                  </li>
+                  <RoundItem key={round.id} round={round}>
+                    {' '}
+                    {formatTime(round.requestedAt)} → {formatTime(round.dueAt)}
+                  </RoundItem>
                 ))}
               </ol>
             </section>

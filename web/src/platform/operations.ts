@@ -3,55 +3,10 @@ import { graphql } from '../gql';
 export const FindAfterSaleQuery = graphql(`
   query FindAfterSale($number: String!) {
     afterSaleByNumber(number: $number) {
-      id
-      number
-      orderNumber
-      type
-      reason
-      buyerClaim
-      amountCents
-      status
-      appliedAt
+      ...AfterSaleRecordFields
       evidenceRequest {
         id
         status
-      }
-      evidenceRequests {
-        id
-        status
-        instructions
-        requestedAt
-        dueAt
-        submission {
-          id
-          explanation
-          submittedAt
-          files {
-            id
-            fileName
-            contentType
-            byteSize
-            sha256
-            url
-          }
-        }
-      }
-      resolution {
-        outcome
-        decidedBy
-        decidedAt
-        opinion
-      }
-      logs(first: 100) {
-        edges {
-          node {
-            id
-            at
-            actor
-            action
-            summary
-          }
-        }
       }
     }
   }
@@ -68,12 +23,7 @@ export const RecordAfterSaleMutation = graphql(`
           number
         }
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -88,12 +38,7 @@ export const RequestEvidenceMutation = graphql(`
           dueAt
         }
       }
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -102,9 +47,7 @@ export const CancelEvidenceRequestMutation = graphql(`
   mutation CancelEvidenceRequest($id: ID!) {
     cancelEvidenceRequest(evidenceRequestId: $id) {
       __typename
-      ... on Error {
-        message
-      }
+      ...ErrorFields
     }
   }
 `);
@@ -113,20 +56,7 @@ export const ResolveArbitrationMutation = graphql(`
   mutation ResolveArbitration($input: ResolveArbitrationInput!) {
     resolveArbitration(input: $input) {
       __typename
-      ... on InvalidInputError {
-        field
-      }
-      ... on Error {
-        message
-      }
-    }
-  }
-`);
-
-export const PlatformLogAddedSubscription = graphql(`
-  subscription PlatformLogAdded($afterSaleId: ID!) {
-    afterSaleLogAdded(afterSaleId: $afterSaleId) {
-      id
+      ...ErrorFields
     }
   }
 `);
