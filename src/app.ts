@@ -63,7 +63,8 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const store = new FileStore(config.dataDir, config.filesDir, (bytes) => metrics.bytesReceived.inc(bytes));
-  const events = createEvents();
+  // One SQLite file and no Redis: processes on the same file hear of each other through the relay (below).
+  const events = createEvents({ relayed: config.databaseUrl == null && !config.redisUrl });
   const redis = config.redisUrl ? new RedisBus(config.redisUrl, events, config.resyncIntervalMs, (message) => log.warn(message)) : null;
   if (redis) events.connect(redis);
   // In the shared FILES_DIR, so an upload begun through one instance resumes through any other.

@@ -35,7 +35,12 @@ export interface RemoteBus {
 /** Every feed and the scheduler look again (after a reconnect, or as a slow backstop). */
 const RESYNC = 'resync';
 
-export function createEvents() {
+/**
+ * `relayed`: other processes' rows are found by the cross-process relay (one SQLite file, no Redis),
+ * which must skip the rows this process announced itself. Without a relay nothing would ever take
+ * them out of that set, so they are not kept (a catch-up alone added 150,000).
+ */
+export function createEvents(options: { relayed: boolean } = { relayed: false }) {
   const target = new EventTarget();
   // One listener per open subscription: thousands on one topic are expected, not a leak.
   setMaxListeners(0, target);
@@ -85,8 +90,10 @@ export function createEvents() {
     },
     /** Announces what a committed write of this process produced; call only after the commit. */
     publishChanges(changes: Changes): void {
-      for (const log of changes.logs) announced.add(`l${log.id}`);
-      for (const message of changes.messages) announced.add(`m${message.id}`);
+      if (options.relayed) {
+        for (const log of changes.logs) announced.add(`l${log.id}`);
+        for (const message of changes.messages) announced.add(`m${message.id}`);
+      }
       publish(changes);
       if (changes.logs.length || changes.messages.length || changes.roundsChanged) {
         remote?.send({

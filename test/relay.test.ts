@@ -32,7 +32,7 @@ async function relayBeside(merchantId: string) {
   const server: TestServer = await startServer({ RELAY_INTERVAL: '1h' });
   cleanups.push(() => server.stop());
   const { afterSaleId } = await openCase(server, merchantId);
-  const events = createEvents();
+  const events = createEvents({ relayed: true });
   // This process's own writes are announced on commit, as the app's are.
   const here = openSqlite(path.join(server.dataDir, 'evidence.db'), { onCommit: (changes) => events.publishChanges(changes) });
   cleanups.push(() => here.close());
