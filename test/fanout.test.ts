@@ -168,3 +168,29 @@ async function untilLast(feed: Feed, lastId: string) {
   }
   return events(feed);
 }
+
+describe('frames sent straight from a shared read', () => {
+  it('gives each subscription of a socket its own selection under its own id, and nothing to one it completed', async () => {
+    const merchantId = 'shop-frames';
+    const token = await server.merchantToken(merchantId);
+    const first = open(token);
+    const second = open(token);
+    const full = first.subscribe(MESSAGE_BOX);
+    const brief = first.subscribe(`subscription Brief { messageBox { unreadCount message { kind } } }`);
+    const gone = first.subscribe(`subscription Gone { messageBox { cursor } }`);
+    const other = second.subscribe(`subscription Brief { messageBox { unreadCount message { kind } } }`);
+    await Promise.all([first.roundTrip(), second.roundTrip()]);
+    gone.unsubscribe();
+    await first.roundTrip();
+    for (let n = 1; n <= 3; n++) {
+      await createMessages(server, merchantId, 1);
+      await allReceived([full, brief, other], n);
+    }
+    // graphql-ws routes a frame by its id: a frame under the wrong id would land in the wrong feed and fail the shapes below.
+    expect(events(full).map((e) => Object.keys(e).sort())).toEqual(Array(3).fill(['cursor', 'message', 'unreadCount']));
+    expect(brief.results).toEqual([1, 2, 3].map((unreadCount) => ({ data: { messageBox: { unreadCount, message: { kind: 'ARBITRATION_RESOLVED' } } } })));
+    expect(other.results).toEqual(brief.results);
+    expect(gone.results).toEqual([]);
+    expect(full.error ?? brief.error ?? other.error).toBeUndefined();
+  });
+});
