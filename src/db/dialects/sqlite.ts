@@ -28,12 +28,32 @@ class WriteLock {
   }
 }
 
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * WAL mode, once per file. Asking for it takes a lock, and SQLite answers SQLITE_BUSY at once, without
+ * the busy handler, while another process holds the file in a way that blocks it (seen when a second
+ * process started beside one under write load): so only where the file is not WAL yet, and retried.
+ */
+function useWal(client: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (client.pragma('journal_mode', { simple: true }) !== 'wal') client.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 function connect(file: string, options: OpenOptions): Database.Database {
-  const client = new Database(file, options.onStatement ? { verbose: (text) => options.onStatement!(String(text)) } : {});
-  client.pragma('journal_mode = WAL');
+  // The busy timeout first, so every statement below waits for another process's write instead of failing.
+  const client = new Database(file, { timeout: BUSY_TIMEOUT_MS, ...(options.onStatement ? { verbose: (text: unknown) => options.onStatement!(String(text)) } : {}) });
+  useWal(client);
   client.pragma('synchronous = FULL');
   client.pragma('foreign_keys = ON');
-  client.pragma('busy_timeout = 10000');
   // A 32 MiB page cache instead of 2 MiB: a deadline catch-up batch touches ~1,200 pages, which spilled
   // out of the default cache mid-transaction (catch-up 19-20k -> 21.7-22.2k rounds/s on the bench).
   client.pragma('cache_size = -32768');
