@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { discardDrafts } from '../db/drafts.ts';
 import { appendLogs, SYSTEM } from '../db/logs.ts';
@@ -77,35 +77,56 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
 /** What the caller knows: `backlog`, the last batch took as many as it could, so more are likely due. */
 type SweepHint = { backlog?: boolean };
 
+type Rounds = Db['t']['evidenceRequests'];
+// The two kinds of due round, as SQL over the bound `now` (and `remindBefore` = now + lead).
+const pastDue = (rounds: Rounds) => lte(rounds.dueAt, sql.placeholder('now'));
+const remindable = (rounds: Rounds) =>
+  and(isNull(rounds.remindedAt), lt(rounds.dueAt, sql.placeholder('remindBefore')), gt(rounds.dueAt, sql.placeholder('now')));
+
+/**
+ * Whether any open round is `due`: most sweeps find nothing, and a plain read says so without a write
+ * transaction (or SQLite's write lock). Ordered by due_at, so the planner takes the open rounds' due_at
+ * index and stops at the first row. In a backlog it is skipped: one more round trip per batch, and the
+ * batch's own read finds out as well.
+ */
+async function anyDue(db: Db, key: string, due: (rounds: Rounds) => SQL | undefined, params: Record<string, number>, hint: SweepHint): Promise<boolean> {
+  if (hint.backlog) return true;
+  const { evidenceRequests: rounds } = db.t;
+  const read = db.prepared(key, () =>
+    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), due(rounds))).orderBy(asc(rounds.dueAt)).limit(1),
+  );
+  return (await read.execute(params)).length > 0;
+}
+
+/**
+ * Up to `limit` open, `due` rounds, nearest deadline first, with the after-sale fields a decision needs
+ * (one statement per batch instead of one per round), their after-sales locked for the claim.
+ */
+function dueRounds(tx: Db, key: string, due: (rounds: Rounds) => SQL | undefined, params: Record<string, number>): Promise<DueRound[]> {
+  const { afterSales, evidenceRequests } = tx.t;
+  const select = tx.prepared(key, () =>
+    tx.forClaim(
+      tx.q
+        .select({
+          round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
+          afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
+        })
+        .from(evidenceRequests)
+        .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
+        .where(and(isOpen(evidenceRequests), due(evidenceRequests)))
+        .orderBy(asc(evidenceRequests.dueAt))
+        .limit(sql.placeholder('limit')),
+      afterSales,
+    ),
+  );
+  return select.execute(params);
+}
+
 /** Expires up to `limit` past-due rounds in one transaction; each claim is a conditional update. */
 export async function expireDueRequests(db: Db, now: number, limit: number, hint: SweepHint = {}): Promise<{ count: number; dueAts: number[] }> {
-  // Most sweeps find nothing: a plain read says so without a write transaction (or SQLite's write lock).
-  // In a backlog that read is one more round trip per batch, and the batch's own read finds out as well.
-  const { evidenceRequests: rounds } = db.t;
-  const anyDue = db.prepared('deadlines.anyExpiry', () =>
-    // Ordered by due_at, so the planner takes the open rounds' due_at index (and stops at the first row).
-    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), lte(rounds.dueAt, sql.placeholder('now')))).orderBy(asc(rounds.dueAt)).limit(1),
-  );
-  if (!hint.backlog && (await anyDue.execute({ now })).length === 0) return { count: 0, dueAts: [] };
+  if (!(await anyDue(db, 'deadlines.anyExpiry', pastDue, { now }, hint))) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
-    const { afterSales, evidenceRequests } = tx.t;
-    // The after-sales come with their rounds: one statement per batch instead of one per round.
-    const select = tx.prepared('deadlines.dueExpiries', () =>
-      tx.forClaim(
-        tx.q
-          .select({
-            round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
-            afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
-          })
-          .from(evidenceRequests)
-          .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
-          .where(and(isOpen(evidenceRequests), lte(evidenceRequests.dueAt, sql.placeholder('now'))))
-          .orderBy(asc(evidenceRequests.dueAt))
-          .limit(sql.placeholder('limit')),
-        afterSales,
-      ),
-    );
-    const due = await select.execute({ now, limit });
+    const due = await dueRounds(tx, 'deadlines.dueExpiries', pastDue, { now, limit });
     await lockBatch(tx, due);
     const expired = await expireRounds(tx, due, now);
     await discardDrafts(tx, expired.map((d) => d.round.id));
@@ -139,41 +160,10 @@ async function remindRounds(tx: Db, due: readonly DueRound[], now: number, leadM
 
 /** Sends up to `limit` due reminders in one transaction; never to a round already past its deadline. */
 export async function remindDueRequests(db: Db, now: number, leadMs: number, limit: number, hint: SweepHint = {}): Promise<{ count: number }> {
-  const { evidenceRequests: rounds } = db.t;
-  const anyDue = db.prepared('deadlines.anyReminder', () =>
-    db.q
-      .select({ id: rounds.id })
-      .from(rounds)
-      .where(and(isOpen(rounds), isNull(rounds.remindedAt), lt(rounds.dueAt, sql.placeholder('remindBefore')), gt(rounds.dueAt, sql.placeholder('now'))))
-      .orderBy(asc(rounds.dueAt))
-      .limit(1),
-  );
-  if (!hint.backlog && (await anyDue.execute({ now, remindBefore: now + leadMs })).length === 0) return { count: 0 };
+  const remindBefore = now + leadMs;
+  if (!(await anyDue(db, 'deadlines.anyReminder', remindable, { now, remindBefore }, hint))) return { count: 0 };
   return db.write(async (tx) => {
-    const { afterSales, evidenceRequests } = tx.t;
-    const select = tx.prepared('deadlines.dueReminders', () =>
-      tx.forClaim(
-        tx.q
-          .select({
-            round: { id: evidenceRequests.id, dueAt: evidenceRequests.dueAt },
-            afterSale: { id: afterSales.id, merchantId: afterSales.merchantId, number: afterSales.number },
-          })
-          .from(evidenceRequests)
-          .innerJoin(afterSales, eq(afterSales.id, evidenceRequests.afterSaleId))
-          .where(
-            and(
-              isOpen(evidenceRequests),
-              isNull(evidenceRequests.remindedAt),
-              lt(evidenceRequests.dueAt, sql.placeholder('remindBefore')),
-              gt(evidenceRequests.dueAt, sql.placeholder('now')),
-            ),
-          )
-          .orderBy(asc(evidenceRequests.dueAt))
-          .limit(sql.placeholder('limit')),
-        afterSales,
-      ),
-    );
-    const due = await select.execute({ now, remindBefore: now + leadMs, limit });
+    const due = await dueRounds(tx, 'deadlines.dueReminders', remindable, { now, remindBefore, limit });
     await lockBatch(tx, due);
     return { count: (await remindRounds(tx, due, now, leadMs)).length };
   });
