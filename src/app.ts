@@ -5,6 +5,7 @@ import { Auth, resolveSecret } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Services } from './context.ts';
+import type { Committed } from './db/changes.ts';
 import type { Db } from './db/database.ts';
 import { referencedHashes } from './db/evidence.ts';
 import { openDatabase } from './db/open.ts';
@@ -16,7 +17,8 @@ import { createMetrics } from './metrics.ts';
 import { startTracing } from './tracing.ts';
 import { Foreground } from './jobs/foreground.ts';
 import { CrossProcessRelay } from './jobs/relay.ts';
-import { DeadlineScheduler } from './jobs/scheduler.ts';
+import { BacklogThread } from './jobs/backlog.ts';
+import { DeadlineScheduler, type SliceResult } from './jobs/scheduler.ts';
 import { uploadIds } from './db/uploads.ts';
 import { UploadSweep } from './jobs/upload-sweep.ts';
 import { removeDiscarded } from './storage/discard.ts';
@@ -35,6 +37,8 @@ export interface App {
   /** The bus to the other instances, where REDIS_URL is set. */
   redis: RedisBus | null;
   scheduler: DeadlineScheduler;
+  /** Where a deadline backlog drains, on the real clock: a thread of its own (src/jobs/backlog.ts). */
+  backlog: BacklogThread | null;
   server: http.Server;
   /** Starts listening and the scheduler (with its catch-up); resolves to the base URL. */
   start(): Promise<string>;
@@ -69,16 +73,15 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   if (redis) events.connect(redis);
   // In the shared FILES_DIR, so an upload begun through one instance resumes through any other.
   const parts = new UploadParts(config.filesDir);
-  const db: Db = await openDatabase(config.databaseUrl, config.dataDir, {
-    onStatement: options.onStatement,
-    onCommit: (changes) => {
-      events.publishChanges(changes);
-      const { discarded } = changes;
-      if (discarded.hashes.length > 0 || discarded.uploadIds.length > 0) {
-        removeDiscarded(db, store, parts, discarded).catch((error) => console.error('removing discarded draft files failed', error));
-      }
-    },
-  });
+  // Every commit, of this thread or of the backlog thread (src/jobs/backlog.ts), is announced here.
+  const announce = (changes: Committed) => {
+    events.publishChanges(changes);
+    const { discarded } = changes;
+    if (discarded.hashes.length > 0 || discarded.uploadIds.length > 0) {
+      removeDiscarded(db, store, parts, discarded).catch((error) => console.error('removing discarded draft files failed', error));
+    }
+  };
+  const db: Db = await openDatabase(config.databaseUrl, config.dataDir, { onStatement: options.onStatement, onCommit: announce });
   const previews = new Previews(path.join(store.filesDir, 'previews'));
   store.cleanTemp();
   const referenced = await referencedHashes(db);
@@ -91,22 +94,40 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   const tracing = config.otlpEndpoint ? startTracing(config.otlpEndpoint) : null;
   const services: Services = { db, events, auth, config, store, parts, previews, clock, log, metrics, tracing };
   const foreground = new Foreground();
+  const onSlice = ({ expired, reminded, expiredDueAts }: SliceResult, now: number) => {
+    metrics.lastSweep.set(Date.now() / 1000);
+    if (reminded) metrics.remindersSent.inc(reminded);
+    if (expired) metrics.expiriesSent.inc(expired);
+    for (const dueAt of expiredDueAts) metrics.expiryLateness.observe(Math.max(0, now - dueAt) / 1000);
+  };
+  // While no request has come for a second, a backlog drains four times as many rounds per transaction.
+  const idleBatchSize = config.sweepBatch * 4;
+  // On the real clock a backlog drains on a thread of its own, in the larger transactions, as the requests are
+  // not on that thread; here only the slices before it has started, in small ones. (A test's hand-moved clock
+  // cannot cross to a thread: there a backlog drains here, in large slices while no request comes.)
+  const backlog =
+    clock === systemClock
+      ? new BacklogThread({
+          databaseUrl: config.databaseUrl,
+          dataDir: config.dataDir,
+          share: db.share(),
+          reminderLeadMs: config.reminderLeadMs,
+          batchSize: idleBatchSize,
+          onCommit: announce,
+          onSlice,
+        })
+      : undefined;
   const scheduler = new DeadlineScheduler(db, events, clock, {
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
     batchSize: config.sweepBatch,
-    // While no request has come for a second, a backlog drains four times as many rounds per transaction.
-    idleBatchSize: config.sweepBatch * 4,
+    idleBatchSize: backlog ? config.sweepBatch : idleBatchSize,
     idle: () => foreground.idleFor(1000),
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
+    backlog,
     log,
-    onSlice({ expired, reminded, expiredDueAts }, now) {
-      metrics.lastSweep.set(Date.now() / 1000);
-      if (reminded) metrics.remindersSent.inc(reminded);
-      if (expired) metrics.expiriesSent.inc(expired);
-      for (const dueAt of expiredDueAts) metrics.expiryLateness.observe(Math.max(0, now - dueAt) / 1000);
-    },
+    onSlice,
     onFailure: () => metrics.sweepFailures.inc(),
   });
   // Other processes sharing one SQLite file are heard of through the relay, unless Redis carries their pushes.
@@ -139,6 +160,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     services,
     redis,
     scheduler,
+    backlog: backlog ?? null,
     server,
     async start() {
       // Subscribed (and confirmed) before this instance takes its first socket or sweeps.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
-import type { Changes } from './db/changes.ts';
+import type { Committed } from './db/changes.ts';
 import type { LogRef } from './db/logs.ts';
 import type { MessageRef } from './db/messages.ts';
 
@@ -89,7 +89,7 @@ export function createEvents(options: { relayed: boolean } = { relayed: false })
       remote = bus;
     },
     /** Announces what a committed write of this process produced; call only after the commit. */
-    publishChanges(changes: Changes): void {
+    publishChanges(changes: Committed): void {
       if (options.relayed) {
         for (const log of changes.logs) announced.add(`l${log.id}`);
         for (const message of changes.messages) announced.add(`m${message.id}`);

@@ -1,3 +1,5 @@
+import type { LogRef } from './logs.ts';
+import type { MessageRef } from './messages.ts';
 import type { AfterSaleLogRow, MessageRow } from './schema.ts';
 
 /**
@@ -33,4 +35,17 @@ export function mergeChanges(into: Changes, from: Changes): Changes {
   into.discarded.hashes.push(...from.discarded.hashes);
   into.discarded.uploadIds.push(...from.discarded.uploadIds);
   return into;
+}
+
+/** What a commit is announced by: its new rows by reference, as they cross to another thread (src/jobs/backlog.ts). */
+export type Committed = Pick<Changes, 'roundsChanged' | 'discarded'> & { logs: readonly LogRef[]; messages: readonly MessageRef[] };
+
+/** `changes` by reference only: a catch-up batch's 1,500 rows are not copied whole to the thread that announces them. */
+export function committed(changes: Changes): Committed {
+  return {
+    logs: changes.logs.map(({ id, afterSaleId }) => ({ id, afterSaleId })),
+    messages: changes.messages.map(({ id, merchantId }) => ({ id, merchantId })),
+    roundsChanged: changes.roundsChanged,
+    discarded: changes.discarded,
+  };
 }

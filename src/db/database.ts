@@ -92,6 +92,9 @@ export interface Db {
    */
   forClaim<Q>(query: Q, table: Tables[keyof Tables]): Q;
 
+  /** What another thread of this process passes as `share` to open this database beside this handle. */
+  share(): SharedWith;
+
   /** Cheap round trip, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -105,6 +108,18 @@ export interface OpenOptions {
   onCommit?: (changes: Changes) => void;
   /** Every SQL statement the database runs, for tests that count them. */
   onStatement?: (sql: string) => void;
+  /** From `share()` of a handle in another thread of this process (src/jobs/backlog.ts). */
+  share?: SharedWith;
+  /** PostgreSQL: connections in the pool (10 by default). */
+  poolSize?: number;
+}
+
+/**
+ * What two threads of one process share to write to one database in turn: SQLite's write lock
+ * (src/db/dialects/sqlite.ts); nothing on PostgreSQL, whose row locks are the server's.
+ */
+export interface SharedWith {
+  writeLock?: SharedArrayBuffer;
 }
 
 const insertedColumnsOf = new WeakMap<PgTable, [key: string, column: Column][]>();

@@ -24,6 +24,11 @@ export interface SchedulerOptions {
    * requests are in progress (see Foreground).
    */
   between?: (lastSliceMs: number) => Promise<void>;
+  /**
+   * Where a backlog drains once the first slice of a sweep finds one (src/jobs/backlog.ts: a thread
+   * of its own, so requests keep the main one). By default here, slice by slice with `between`.
+   */
+  backlog?: Backlog;
   log?: Logger;
   /** Told what each slice did, and of each failed sweep: the app counts them (src/metrics.ts). */
   onSlice?: (done: SliceResult, now: number) => void;
@@ -38,6 +43,19 @@ export interface SliceResult {
 }
 
 
+/** Which kinds of due round the last slice took as many of as it could: more are likely due. */
+export type Full = { expired: boolean; reminded: boolean };
+
+/**
+ * Drains a backlog, given what the slice before found full; stop() ends it after the slice in progress.
+ * `ready()` says whether it can take one now, and gets it ready otherwise (a thread starting).
+ */
+export interface Backlog {
+  ready(): boolean;
+  drain(full: Full): Promise<{ expired: number; reminded: number }>;
+  stop(): Promise<void>;
+}
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
@@ -51,6 +69,8 @@ export class DeadlineScheduler {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  /** Set by stop(): a drain in progress ends after its slice (what is left is due at the next start). */
+  private halted = false;
   private unsubscribe: (() => void) | null = null;
   private arming: Promise<void> | null = null;
   private armAgain = false;
@@ -58,7 +78,8 @@ export class DeadlineScheduler {
 
   constructor(
     private readonly db: Db,
-    private readonly events: Events,
+    /** Only to re-arm when rounds change (a scheduler that never starts, as on the backlog thread, needs none). */
+    private readonly events: Pick<Events, 'onRoundsChanged'>,
     private readonly clock: Clock,
     private readonly options: SchedulerOptions,
   ) {
@@ -71,7 +92,7 @@ export class DeadlineScheduler {
   }
 
   /** Up to `size` expiries, then up to `size` reminders; `full` says which the last slice found more of than it took. */
-  private async slice(now: number, size: number, full: { expired: boolean; reminded: boolean }): Promise<{ expired: number; reminded: number }> {
+  private async slice(now: number, size: number, full: Full): Promise<{ expired: number; reminded: number }> {
     const expiry = await expireDueRequests(this.db, now, size, { backlog: full.expired });
     const reminder = await remindDueRequests(this.db, now, this.options.reminderLeadMs, size, { backlog: full.reminded });
     const done = { expired: expiry.count, reminded: reminder.count };
@@ -79,11 +100,14 @@ export class DeadlineScheduler {
     return done;
   }
 
-  /** Sweeps until nothing is due, yielding to the event loop between slices. */
-  async drain(): Promise<{ expired: number; reminded: number }> {
+  /**
+   * Sweeps until nothing is due, yielding to the event loop between slices; where `backlog` is given, a
+   * backlog goes there as soon as it is ready (until then, slices go on here: its thread takes a few
+   * hundred milliseconds to start). `full`: a slice before this call found more.
+   */
+  async drain(full: Full = { expired: false, reminded: false }): Promise<{ expired: number; reminded: number }> {
     const total = { expired: 0, reminded: 0 };
     const between = this.options.between ?? (() => nextTurn());
-    let full = { expired: false, reminded: false };
     for (;;) {
       const started = performance.now();
       const size = this.options.idle?.() ? (this.options.idleBatchSize ?? this.batchSize) : this.batchSize;
@@ -91,13 +115,18 @@ export class DeadlineScheduler {
       total.expired += done.expired;
       total.reminded += done.reminded;
       full = { expired: done.expired === size, reminded: done.reminded === size };
-      if (!full.expired && !full.reminded) return total;
+      if ((!full.expired && !full.reminded) || this.halted) return total;
+      if (this.options.backlog?.ready()) {
+        const rest = await this.options.backlog.drain(full);
+        return { expired: total.expired + rest.expired, reminded: total.reminded + rest.reminded };
+      }
       await between(performance.now() - started);
     }
   }
 
   async start(): Promise<{ expired: number; reminded: number }> {
     this.stopped = false;
+    this.halted = false;
     this.unsubscribe = this.events.onRoundsChanged(() => this.arm());
     const caughtUp = await this.drain();
     this.arm();
@@ -167,9 +196,12 @@ export class DeadlineScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halted = true;
     clearTimeout(this.timer);
     this.unsubscribe?.();
+    const backlogEnded = this.options.backlog?.stop();
     await this.running;
+    await backlogEnded;
     await this.arming;
     clearTimeout(this.timer);
   }

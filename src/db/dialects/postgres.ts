@@ -5,7 +5,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { noChanges, type Changes } from '../changes.ts';
-import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type Sql } from '../database.ts';
+import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
 import { postgresTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
@@ -166,6 +166,10 @@ class PostgresDb implements Db {
   }
 
   /** Fails when the server does not answer within 3 s, so a readiness probe never hangs on the pool. */
+  share(): SharedWith {
+    return {};
+  }
+
   async ping(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -202,7 +206,7 @@ async function migrateOnce(pool: pg.Pool): Promise<void> {
   }
 }
 
-export async function openPostgres(url: string, options: OpenOptions & { poolSize?: number } = {}): Promise<Db> {
+export async function openPostgres(url: string, options: OpenOptions = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 30_000 });
   // An idle client that loses its server would otherwise crash the process with an unhandled 'error'.
   pool.on('error', (error) => console.error('idle PostgreSQL connection failed', error.message));

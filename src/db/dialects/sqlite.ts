@@ -4,28 +4,81 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { alias, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { noChanges, type Changes } from '../changes.ts';
-import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type Sql } from '../database.ts';
+import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
 import { sqliteTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 
 /**
- * One writer at a time in this process, per database file (a test or a tool
- * may open one file twice); other processes wait on BEGIN IMMEDIATE. Two
- * handles in one process must share it: a write holds SQLite's lock across
- * awaits, and the other handle's BEGIN would block the event loop that the
- * first needs to finish.
+ * One writer at a time in this process, per database file, across its threads
+ * (the backlog thread, src/jobs/backlog.ts, writes beside the main one); other
+ * processes wait on BEGIN IMMEDIATE. Every handle of one file in the process
+ * must share it: a write holds SQLite's lock across awaits, and another
+ * handle's BEGIN would block its event loop in SQLite's busy handler (which
+ * sleeps) while the first needs that loop, or its own thread, to finish.
+ *
+ * The lock is a word in shared memory, [holder (thread id + 1, or 0), threads
+ * waiting]: a thread waits for it with Atomics.waitAsync, never blocking its
+ * event loop. Within a thread, writes queue in order behind one another, so
+ * each thread has at most one write waiting on the word. A thread that wants
+ * the lock again while another waits lets that one have it first, so a
+ * backlog's stream of transactions does not starve a request's write.
  */
 class WriteLock {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly word: Int32Array;
+  private readonly me = threadId + 1;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.word = new Int32Array(buffer);
+  }
 
   run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work);
+    const result = this.tail.then(async () => {
+      await this.acquire();
+      try {
+        return await work();
+      } finally {
+        releaseWriteLock(this.buffer, this.me);
+      }
+    });
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  private async acquire(): Promise<void> {
+    const word = this.word;
+    // Another thread waits for the lock that is free now: it is about to take it (bounded, should it be gone).
+    if (Atomics.load(word, 1) > 0 && Atomics.load(word, 0) === 0) await Atomics.waitAsync(word, 0, 0, HAND_OVER_MS).value;
+    if (Atomics.compareExchange(word, 0, 0, this.me) === 0) return;
+    Atomics.add(word, 1, 1);
+    try {
+      for (;;) {
+        const holder = Atomics.compareExchange(word, 0, 0, this.me);
+        if (holder === 0) break;
+        await Atomics.waitAsync(word, 0, holder).value;
+      }
+    } finally {
+      Atomics.sub(word, 1, 1);
+    }
+    // Wakes a thread that stood back in the first line above.
+    Atomics.notify(word, 0);
+  }
+}
+
+/** How long a thread stands back for a waiting one before it tries for the lock anyway. */
+const HAND_OVER_MS = 50;
+
+/**
+ * Frees a file's write lock if thread `holder` (id + 1) holds it: after each write, and for a thread
+ * that ended while it held it (src/jobs/backlog.ts), so the others are not left waiting for ever.
+ */
+export function releaseWriteLock(buffer: SharedArrayBuffer, holder: number): void {
+  const word = new Int32Array(buffer);
+  if (Atomics.compareExchange(word, 0, holder, 0) === holder) Atomics.notify(word, 0);
 }
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -151,6 +204,10 @@ class SqliteDb implements Db {
     return query;
   }
 
+  share(): SharedWith {
+    return { writeLock: this.writer.lock.buffer };
+  }
+
   async ping(): Promise<void> {
     this.client.prepare('select 1').get();
   }
@@ -164,16 +221,17 @@ class SqliteDb implements Db {
 const writeLocks = new Map<string, WriteLock>();
 
 class SqliteWriter {
-  private readonly lock: WriteLock;
+  readonly lock: WriteLock;
   readonly db: SqliteDb;
 
   constructor(
     readonly client: Database.Database,
     private readonly onCommit: (changes: Changes) => void,
+    share: SharedWith = {},
   ) {
     const file = path.resolve(client.name);
     let lock = writeLocks.get(file);
-    if (!lock) writeLocks.set(file, (lock = new WriteLock()));
+    if (!lock) writeLocks.set(file, (lock = new WriteLock(share.writeLock)));
     this.lock = lock;
     this.db = new SqliteDb(client, this);
   }
@@ -225,6 +283,6 @@ function migrateBesideOthers(client: Database.Database): void {
 export function openSqlite(file: string, options: OpenOptions = {}): Db {
   const writerClient = connect(file, options);
   migrateBesideOthers(writerClient);
-  const writer = new SqliteWriter(writerClient, options.onCommit ?? (() => {}));
+  const writer = new SqliteWriter(writerClient, options.onCommit ?? (() => {}), options.share);
   return new SqliteDb(connect(file, options), writer);
 }

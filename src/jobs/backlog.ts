@@ -1,0 +1,139 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Committed } from '../db/changes.ts';
+import type { SharedWith } from '../db/database.ts';
+import { releaseThreadLocks } from '../db/open.ts';
+import type { Backlog, Full, SliceResult } from './scheduler.ts';
+
+/** What the backlog thread is started with: how to open the same database, and the sweep's settings. */
+export interface BacklogThreadData {
+  databaseUrl: string | null;
+  dataDir: string;
+  share: SharedWith;
+  reminderLeadMs: number;
+  batchSize: number;
+}
+
+export type ToThread = { type: 'drain'; full: Full } | { type: 'stop' };
+type Total = { expired: number; reminded: number };
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'commit'; changes: Committed }
+  | { type: 'slice'; done: SliceResult; now: number }
+  | { type: 'drained'; total: Total }
+  | { type: 'failed'; error: { message: string; stack?: string | undefined } };
+
+export interface BacklogThreadOptions extends BacklogThreadData {
+  /** Each of the thread's commits, to be announced here as this thread's own (src/events.ts). */
+  onCommit: (changes: Committed) => void;
+  onSlice: (done: SliceResult, now: number) => void;
+}
+
+/**
+ * A deadline backlog (a catch-up after downtime: 100,000 rounds due at once)
+ * drains on a worker thread of its own, so the requests that come meanwhile
+ * keep the main thread and its event loop, and the catch-up a core: on one
+ * thread the two took turns, and together they could use one core only.
+ * The thread opens the same database (on SQLite it shares the main thread's
+ * write lock, see src/db/dialects/sqlite.ts) and runs the same rules as the
+ * main thread's sweeps, in transactions of `batchSize` rounds; its commits
+ * are announced by the main thread, which holds the sockets and the bus to
+ * other instances. It starts with the first backlog (which drains on the
+ * main thread while it starts) and lives until stop().
+ */
+export class BacklogThread implements Backlog {
+  private worker: Worker | null = null;
+  private started = false;
+  private whenStarted: Promise<void> = Promise.resolve();
+  private pending: { resolve: (total: Total) => void; reject: (error: Error) => void } | null = null;
+
+  constructor(private readonly options: BacklogThreadOptions) {}
+
+  /** Whether the thread has started and opened the database; starts it if not. */
+  ready(): boolean {
+    this.worker ??= this.spawn();
+    return this.started;
+  }
+
+  /** Starts the thread now, if it is not running, and resolves once it can take a backlog. */
+  start(): Promise<void> {
+    this.worker ??= this.spawn();
+    return this.whenStarted;
+  }
+
+  /** Drains on the thread until nothing is due; one drain at a time, as the scheduler asks. */
+  drain(full: Full): Promise<Total> {
+    if (this.pending) return Promise.reject(new Error('the backlog thread is draining already'));
+    const worker = (this.worker ??= this.spawn());
+    return new Promise<Total>((resolve, reject) => {
+      this.pending = { resolve, reject };
+      worker.postMessage({ type: 'drain', full } satisfies ToThread);
+    });
+  }
+
+  /** Ends the thread after the slice it is in (a drain in progress resolves with what it did). */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    this.started = false;
+    const exited = once(worker, 'exit');
+    worker.postMessage({ type: 'stop' } satisfies ToThread);
+    await exited;
+  }
+
+  private spawn(): Worker {
+    const { onCommit: _onCommit, onSlice: _onSlice, ...data } = this.options;
+    const worker = new Worker(new URL('./backlog-thread.mjs', import.meta.url), { workerData: data satisfies BacklogThreadData, name: 'deadline backlog' });
+    // Read now: once the thread has ended its id reads -1.
+    const threadId = worker.threadId;
+    worker.unref();
+    let onStarted!: () => void;
+    let onFailed!: (error: Error) => void;
+    this.whenStarted = new Promise<void>((resolve, reject) => {
+      onStarted = resolve;
+      onFailed = reject;
+    });
+    // A thread that fails to start fails the drain that waits for it; start() alone need not be awaited.
+    this.whenStarted.catch(() => {});
+    worker.on('message', (message: FromThread) => {
+      switch (message.type) {
+        case 'ready':
+          this.started = this.worker === worker;
+          return onStarted();
+        case 'commit':
+          return this.options.onCommit(message.changes);
+        case 'slice':
+          return this.options.onSlice(message.done, message.now);
+        case 'drained':
+          return this.settle(null, message.total);
+        case 'failed':
+          return this.settle(Object.assign(new Error(message.error.message), { stack: message.error.stack }));
+      }
+    });
+    worker.on('error', (error) => {
+      onFailed(error);
+      this.settle(error);
+    });
+    worker.on('exit', (code) => {
+      if (this.worker === worker) {
+        this.worker = null;
+        this.started = false;
+      }
+      // A thread that ended inside a write would leave the others waiting for its lock for ever.
+      releaseThreadLocks(this.options.share, threadId);
+      const ended = new Error(`the backlog thread ended (exit code ${code})`);
+      onFailed(ended);
+      this.settle(ended);
+    });
+    return worker;
+  }
+
+  private settle(error: Error | null, total?: Total): void {
+    const pending = this.pending;
+    this.pending = null;
+    if (!pending) return;
+    if (error) pending.reject(error);
+    else pending.resolve(total!);
+  }
+}
