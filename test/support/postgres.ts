@@ -50,11 +50,11 @@ export function whyNoServer(env: NodeJS.ProcessEnv = process.env): string | unde
  * TEST_DATABASE_URL if set (an admin URL that may create roles and databases),
  * else a throwaway cluster of Debian's newest PostgreSQL, else the reason there is none.
  */
-export async function findOrStartServer(env: NodeJS.ProcessEnv = process.env): Promise<FoundServer> {
+export async function findOrStartServer(env: NodeJS.ProcessEnv = process.env, settings: string[] = []): Promise<FoundServer> {
   if (env.TEST_DATABASE_URL) return { kind: 'external', adminUrl: env.TEST_DATABASE_URL };
   const bin = findDebianBin();
   if (!bin) return { kind: 'none', reason: whyNoServer(env)! };
-  const server = await startServer(bin);
+  const server = await startServer(bin, settings);
   return { kind: 'started', adminUrl: server.adminUrl, server };
 }
 
@@ -93,8 +93,9 @@ export function freePort(): Promise<number> {
  * initdb a cluster in a fresh temp folder and start it with `pg_ctl -w start`,
  * listening on 127.0.0.1 only (socket in the same folder), with password
  * (SCRAM) logins over TCP for every role, the admin `postgres` included.
+ * `settings`: postgresql.conf lines after the harness's own (the bench sizes the buffers).
  */
-export async function startServer(bin: string): Promise<StartedServer> {
+export async function startServer(bin: string, settings: string[] = []): Promise<StartedServer> {
   const owner = asOwner();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-pg-'));
   const data = path.join(dir, 'data');
@@ -118,7 +119,9 @@ export async function startServer(bin: string): Promise<StartedServer> {
         `listen_addresses = '127.0.0.1'`,
         `unix_socket_directories = '${dir}'`,
         'max_connections = 200',
+        // Small: a test file's database holds a few hundred rows, and many run at once on one cluster.
         'shared_buffers = 32MB',
+        ...settings,
       ];
       fs.writeFileSync(path.join(data, 'postgresql.auto.conf'), `${conf.join('\n')}\n`);
       try {
