@@ -72,11 +72,23 @@ describe.skipIf(onPostgres)('cross-process relay', () => {
     expect(heard).toHaveLength(1_234);
   });
 
-  it('does not announce again what this process announced itself', async () => {
-    const { here, heard, relay, afterSaleId } = await relayBeside('shop-s');
+  it('does not announce again what this process announced itself, and still hears what another wrote between', async () => {
+    const { server, here, heard, relay, afterSaleId } = await relayBeside('shop-s');
+    const other = openSqlite(path.join(server.dataDir, 'evidence.db'));
+    cleanups.push(() => other.close());
     await writeMessages(here, 'shop-s', afterSaleId, 3);
     expect(heard).toHaveLength(3);
-    expect(await relay.tick()).toBe(3); // it reads them, and knows they were announced
+    // Its own rows, right after its cursor: passed without reading them.
+    expect(await relay.tick()).toBe(0);
     expect(heard).toHaveLength(3);
+
+    await writeMessages(other, 'shop-s', afterSaleId, 2);
+    await writeMessages(here, 'shop-s', afterSaleId, 3);
+    expect(heard).toHaveLength(6);
+    // The other's two come first: all five are read, and only those two announced.
+    expect(await relay.tick()).toBe(5);
+    expect(heard).toHaveLength(8);
+    expect(new Set(heard).size).toBe(8);
+    expect(await relay.tick()).toBe(0);
   });
 });

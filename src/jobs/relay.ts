@@ -56,6 +56,8 @@ export class CrossProcessRelay {
   private async readAll(): Promise<number> {
     let read = 0;
     while (!this.stopped) {
+      this.lastMessage = this.events.pastAnnounced('m', this.lastMessage);
+      this.lastLog = this.events.pastAnnounced('l', this.lastLog);
       const messages = await allMessagesAfter(this.db, this.lastMessage, BATCH);
       const logs = await allLogsAfter(this.db, this.lastLog, BATCH);
       if (messages.length === 0 && logs.length === 0) break;
