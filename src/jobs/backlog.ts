@@ -5,6 +5,9 @@ import type { SharedWith } from '../db/database.ts';
 import { releaseThreadLocks } from '../db/open.ts';
 import type { Backlog, Full, SliceResult } from './scheduler.ts';
 
+/** How long the thread waits for another backlog after one has drained before it ends. */
+const IDLE_STOP_MS = 60_000;
+
 /** What the backlog thread is started with: how to open the same database, and the sweep's settings. */
 export interface BacklogThreadData {
   databaseUrl: string | null;
@@ -39,12 +42,13 @@ export interface BacklogThreadOptions extends BacklogThreadData {
  * main thread's sweeps, in transactions of `batchSize` rounds; its commits
  * are announced by the main thread, which holds the sockets and the bus to
  * other instances. It starts with the first backlog (which drains on the
- * main thread while it starts) and lives until stop().
+ * main thread while it starts) and ends a minute after the last, or at stop().
  */
 export class BacklogThread implements Backlog {
   private worker: Worker | null = null;
   private started = false;
   private whenStarted: Promise<void> = Promise.resolve();
+  private idle: NodeJS.Timeout | undefined;
   private pending: { resolve: (total: Total) => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly options: BacklogThreadOptions) {}
@@ -64,6 +68,7 @@ export class BacklogThread implements Backlog {
   /** Drains on the thread until nothing is due; one drain at a time, as the scheduler asks. */
   drain(full: Full): Promise<Total> {
     if (this.pending) return Promise.reject(new Error('the backlog thread is draining already'));
+    clearTimeout(this.idle);
     const worker = (this.worker ??= this.spawn());
     return new Promise<Total>((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -73,6 +78,7 @@ export class BacklogThread implements Backlog {
 
   /** Ends the thread after the slice it is in (a drain in progress resolves with what it did). */
   async stop(): Promise<void> {
+    clearTimeout(this.idle);
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
@@ -133,7 +139,11 @@ export class BacklogThread implements Backlog {
     const pending = this.pending;
     this.pending = null;
     if (!pending) return;
-    if (error) pending.reject(error);
-    else pending.resolve(total!);
+    if (error) return pending.reject(error);
+    pending.resolve(total!);
+    // Backlogs are rare (a start after downtime): a thread with none for a while gives its memory back.
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.stop(), IDLE_STOP_MS);
+    this.idle.unref();
   }
 }
