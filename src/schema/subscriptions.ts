@@ -64,8 +64,13 @@ function loadersOnDemand(ctx: Context): void {
   Object.defineProperty(ctx, 'loaders', {
     configurable: true,
     enumerable: true,
-    get: () => (loaders ??= createLoaders(ctx.services.db, ctx.viewer)),
-    set: (fresh: Context['loaders']) => (loaders = fresh),
+    // Methods, not arrows: tsx would give each named arrow a property table of its own (~250 bytes) for its name.
+    get() {
+      return (loaders ??= createLoaders(ctx.services.db, ctx.viewer));
+    },
+    set(fresh: Context['loaders']) {
+      loaders = fresh;
+    },
   });
 }
 
