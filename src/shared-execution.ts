@@ -10,7 +10,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { WebSocket } from 'ws';
-import type { Context } from './context.ts';
+import { eventContext, type Context } from './context.ts';
 import { deliverDirectly, feedItemOf, type Direct } from './feeds.ts';
 
 /**
@@ -71,8 +71,10 @@ class EventExecution implements Direct<unknown> {
     return (result as ExecutionResult).errors ? false : this.sendNext!(jsonOf(result as ExecutionResult), wait);
   }
 
+  /** One event executed, with a context of its own (fresh loaders, gone with the event). */
   private run(payload: unknown): Promise<ExecutionResult> | ExecutionResult {
-    return execute({ ...this.args, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
+    const contextValue = eventContext(this.args.contextValue as Context);
+    return execute({ ...this.args, contextValue, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
   }
 }
 
