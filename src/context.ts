@@ -152,3 +152,16 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export function createContext(services: Services, viewer: Viewer | null, baseUrl: string, log: Logger = services.log): Context {
   return { services, viewer, baseUrl: services.config.publicUrl ?? baseUrl, loaders: createLoaders(services.db, viewer), log };
 }
+
+/**
+ * The context one event of a subscription is executed with: the
+ * subscription's own, with loaders of its own. The subscription's would
+ * answer every later event from the first event's cache (an after-sale still
+ * awaiting evidence after it expired); these, and whatever else is cached by
+ * the context object (scope-auth's checks), go with the event, so an idle
+ * subscription keeps none of it.
+ */
+export function eventContext(ctx: Context): Context {
+  // A copy: with `ctx` as its prototype instead, V8 would give every subscription's context a map of its own.
+  return { ...ctx, loaders: createLoaders(ctx.services.db, ctx.viewer) };
+}

@@ -10,8 +10,8 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { WebSocket } from 'ws';
-import type { Context } from './context.ts';
-import { deliverDirectly, feedItemOf } from './feeds.ts';
+import { eventContext, type Context } from './context.ts';
+import { deliverDirectly, feedItemOf, type Direct } from './feeds.ts';
 
 /**
  * Subscriptions whose events come from a shared feed read (src/feeds.ts) are
@@ -34,29 +34,48 @@ export const sharedSubscriptionExecution: Plugin = {
 async function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
-  let key: string | undefined;
-  const executeEvent = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
+  const events = new EventExecution(args);
+  // A socket's events go out as soon as they are resolved, past yoga's and graphql-ws's iteration; one with
+  // errors goes through them instead, to be masked as any other operation's.
+  if (events.sendNext) deliverDirectly(stream, events);
+  return new MappedStream(stream, events);
+}
+
+/**
+ * How one subscription's events are executed, and sent when its socket takes
+ * them directly. An object with methods rather than closures: it lives as
+ * long as the subscription, and tsx gives every named closure a property
+ * table of its own (~250 bytes) to keep its name.
+ */
+class EventExecution implements Direct<unknown> {
+  private key: string | undefined;
+  readonly sendNext: SocketContext['sendNext'];
+
+  constructor(private readonly args: ExecutionArgs) {
+    this.sendNext = (args.contextValue as SocketContext).sendNext;
+  }
+
+  resolve(payload: unknown): Promise<ExecutionResult> | ExecutionResult {
     const item = feedItemOf(payload);
-    const run = () => execute({ ...args, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
     // A read only one subscriber took has no one to share with (a replay, a lone socket).
-    if (!item || item.read.takers === 1) return run();
-    key ??= executionKey(args);
-    return item.read.once(`execution:${item.row.id}:${key}`, async () => {
-      const result = await run();
+    if (!item || item.read.takers === 1) return this.run(payload);
+    this.key ??= executionKey(this.args);
+    return item.read.once(`execution:${item.row.id}:${this.key}`, async () => {
+      const result = await this.run(payload);
       shared.add(result);
       return result;
     });
-  };
-  const sendNext = (args.contextValue as SocketContext).sendNext;
-  if (sendNext) {
-    // A socket's events go out as soon as they are resolved, past yoga's and graphql-ws's iteration; one with
-    // errors goes through them instead, to be masked as any other operation's.
-    deliverDirectly(stream, {
-      resolve: executeEvent,
-      send: (result, wait) => ((result as ExecutionResult).errors ? false : sendNext(jsonOf(result as ExecutionResult), wait)),
-    });
   }
-  return mapStream(stream, executeEvent);
+
+  send(result: unknown, wait: boolean): boolean | Promise<boolean> {
+    return (result as ExecutionResult).errors ? false : this.sendNext!(jsonOf(result as ExecutionResult), wait);
+  }
+
+  /** One event executed, with a context of its own (fresh loaders, gone with the event). */
+  private run(payload: unknown): Promise<ExecutionResult> | ExecutionResult {
+    const contextValue = eventContext(this.args.contextValue as Context);
+    return execute({ ...this.args, contextValue, rootValue: payload }) as Promise<ExecutionResult> | ExecutionResult;
+  }
 }
 
 /** What the socket front end (src/ws.ts) puts in a subscription's context. */
@@ -125,27 +144,38 @@ function variablesReadBelowRoot(document: DocumentNode, operationName: string | 
 }
 
 /**
- * `source` with `map` applied to each value. `return` goes straight to the
- * source, so a client's `complete` stops the feed at once.
+ * `source` with each value resolved by `events`. `return` goes straight to the
+ * source, so a client's `complete` stops the feed at once. A class, for the
+ * reason EventExecution is one.
  */
-function mapStream<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R>): AsyncGenerator<R> {
-  const iterator = source[Symbol.asyncIterator]();
-  const stream: AsyncGenerator<R> = {
-    [Symbol.asyncIterator]: () => stream,
-    async next() {
-      const step = await iterator.next();
-      return step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
-    },
-    async return() {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      if (iterator.throw) await iterator.throw(error);
-      throw error;
-    },
-  };
-  return stream;
+class MappedStream implements AsyncGenerator<ExecutionResult> {
+  private readonly iterator: AsyncIterator<unknown>;
+
+  constructor(
+    source: AsyncIterable<unknown>,
+    private readonly events: EventExecution,
+  ) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    const step = await this.iterator.next();
+    return step.done ? { done: true, value: undefined } : { done: false, value: await this.events.resolve(step.value) };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
+    if (this.iterator.throw) await this.iterator.throw(error);
+    throw error;
+  }
 }
 
 /**

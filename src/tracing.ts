@@ -50,14 +50,23 @@ export function operationSpans(tracer: Tracer): Plugin {
     if (errors?.length) span.setStatus({ code: SpanStatusCode.ERROR, message: `${errors.length} error(s)` });
     span.end();
   };
+  /** As in operationTimer (src/metrics.ts): a subscription's hooks live as long as it, so they hold no span of their own. */
+  const subscribing = new WeakMap<object, ReturnType<Tracer['startSpan']>>();
+  const subscribed = {
+    onSubscribeResult({ args, result }: { args: object; result: unknown }) {
+      const span = subscribing.get(args);
+      subscribing.delete(args);
+      if (span) end(span, result);
+    },
+  };
   return {
     onExecute({ args }) {
       const span = start(args);
       return { onExecuteDone: ({ result }) => end(span, result) };
     },
     onSubscribe({ args }) {
-      const span = start(args);
-      return { onSubscribeResult: ({ result }) => end(span, result) };
+      subscribing.set(args, start(args));
+      return subscribed;
     },
   };
 }

@@ -29,20 +29,28 @@ function sameAsLast(value: string): string {
 }
 
 /**
+ * The server's sockets: ws's own, with what each needs on the prototype
+ * rather than a listener or wrapper per socket (10,000 idle sockets each
+ * pay for every closure they hold). `send` splices shared payloads
+ * (src/shared-execution.ts).
+ *
  * ws answers a message over maxPayload by closing the socket with 1009 and
  * then emitting the error; graphql-ws takes any socket error for a bug of
  * ours and prints "Internal error emitted". That close is the limit working,
  * so the error stops here, as one debug line; every other error goes on.
  */
-function quietOversize(socket: WebSocket, onOversize: () => void): void {
-  const emit = socket.emit.bind(socket);
-  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
-    if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      onOversize();
-      return true;
+function serverSocket(onOversize: () => void): typeof WebSocket {
+  class ServerSocket extends WebSocket {
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        onOversize();
+        return true;
+      }
+      return super.emit(event, ...args);
     }
-    return emit(event, ...args);
-  }) as WebSocket['emit'];
+  }
+  ServerSocket.prototype.send = sendSpliced as WebSocket['send'];
+  return ServerSocket;
 }
 
 /** Closes the socket with 4403 once `expiresAt` passes; a wait past the timer limit is re-armed in steps. */
@@ -88,9 +96,13 @@ const rawSend = WebSocket.prototype.send as (this: WebSocket, data: string, cb?:
  */
 function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
   const answered = new WeakSet<WebSocket>();
+  // One listener for every socket: ws calls it with the socket as `this`.
+  function pong(this: WebSocket) {
+    answered.add(this);
+  }
   wss.on('connection', (socket) => {
     answered.add(socket);
-    socket.on('pong', () => answered.add(socket));
+    socket.on('pong', pong);
   });
   const timer = setInterval(() => {
     for (const socket of wss.clients) {
@@ -108,15 +120,21 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
  * 4403, and the socket closes the same way when the token's `exp` passes.
  */
 export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
-  const heartbeat = keepAlive(wss, services.config.wsPingIntervalMs);
   const { metrics, log } = services;
-  // Registered before graphql-ws's own listener, so the socket is counted and quieted first.
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    WebSocket: serverSocket(() => log.debug(`a socket sent a message over ${MAX_PAYLOAD_BYTES} bytes; closed with 1009`)),
+  });
+  const heartbeat = keepAlive(wss, services.config.wsPingIntervalMs);
+  const countClosed = () => metrics.openSockets.dec();
+  // Registered before graphql-ws's own listener, so the socket is counted first. A socket closes once: `on`, not
+  // `once`, which would wrap the listener for each socket.
   wss.on('connection', (socket) => {
-    socket.send = sendSpliced as WebSocket['send'];
     metrics.openSockets.inc();
-    socket.once('close', () => metrics.openSockets.dec());
-    quietOversize(socket, () => log.debug(`a socket sent a message over ${MAX_PAYLOAD_BYTES} bytes; closed with 1009`));
+    socket.on('close', countClosed);
   });
 
   const disposable = useServer<Record<string, unknown>, SocketExtra>(

@@ -59,6 +59,19 @@ describe('GET /metrics', () => {
     expect(sample(await scrape(server), series)).toBe(before + 2);
   });
 
+  it('times subscriptions over the socket, once each stream is set up', async () => {
+    const series = 'graphql_operation_duration_seconds_count{operation_name="TimedBox",operation_type="subscription"}';
+    const before = await scrape(server);
+    const socket = connect(server.url, await server.merchantToken('shop-metrics'));
+    await socket.connected();
+    const feed = socket.subscribe('subscription TimedBox { messageBox { cursor } }');
+    await until(server, (text) => sample(text, series) === sample(before, series) + 1, 'the subscription to be timed');
+    feed.unsubscribe();
+    await socket.dispose();
+    const open = sample(before, 'websocket_connections_open');
+    await until(server, (text) => sample(text, 'websocket_connections_open') === open, 'the socket to be counted out');
+  });
+
   it('counts open sockets while they are open', async () => {
     const before = sample(await scrape(server), 'websocket_connections_open');
     const socket = connect(server.url, await server.merchantToken('shop-metrics'));

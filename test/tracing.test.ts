@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type TestServer } from './helpers.ts';
+import { connect } from './ws-client.ts';
 
 interface ReceivedSpan {
   name: string;
@@ -56,5 +57,16 @@ describe('OpenTelemetry spans with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(span.parentSpanId).toBe('00f067aa0ba902b7');
     expect(span.attributes).toContainEqual({ key: 'graphql.operation.name', value: { stringValue: 'TracedUnread' } });
     expect(paths).toContain('/v1/traces');
+  });
+
+  it('sends a span for a subscription over the socket once its stream is set up', async () => {
+    const socket = connect(server.url, await server.merchantToken('shop-traced'));
+    await socket.connected();
+    const feed = socket.subscribe('subscription TracedBox { messageBox { cursor } }');
+    await vi.waitFor(() => expect(spans.find((s) => s.name === 'subscription TracedBox')).toBeDefined(), { timeout: 5000, interval: 100 });
+    const span = spans.find((s) => s.name === 'subscription TracedBox')!;
+    expect(span.attributes).toContainEqual({ key: 'graphql.operation.type', value: { stringValue: 'subscription' } });
+    feed.unsubscribe();
+    await socket.dispose();
   });
 });

@@ -1,6 +1,6 @@
 import { RequestCache } from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
-import { createLoaders, type Context, type Services } from '../context.ts';
+import type { Context, Services } from '../context.ts';
 import { logsAfter, newestLogId } from '../db/logs.ts';
 import { countMessages, messagesAfter, newestMessageId } from '../db/messages.ts';
 import type { AfterSaleLogRow, MessageRow } from '../db/schema.ts';
@@ -44,29 +44,15 @@ const logFeeds = perInstance(
 );
 
 /**
- * A subscription keeps one context for its whole life, and its loaders would
- * answer every later event from the first event's cache (an after-sale still
- * awaiting evidence after it expired). Each event starts with fresh loaders;
- * the events of one subscription are resolved one at a time.
- */
-function freshLoaders(ctx: Context): void {
-  ctx.loaders = createLoaders(ctx.services.db, ctx.viewer);
-}
-
-/**
  * Between events a subscription needs no loaders, and most sockets of a shop
  * never resolve an event themselves (one does for all, see
- * src/shared-execution.ts): the context drops the ones it was made with and
- * makes them again only if something asks.
+ * src/shared-execution.ts); each event that is resolved gets fresh ones
+ * (eventContext in src/context.ts). The context drops the ones it was made
+ * with once subscribed.
  */
-function loadersOnDemand(ctx: Context): void {
-  let loaders: Context['loaders'] | undefined;
-  Object.defineProperty(ctx, 'loaders', {
-    configurable: true,
-    enumerable: true,
-    get: () => (loaders ??= createLoaders(ctx.services.db, ctx.viewer)),
-    set: (fresh: Context['loaders']) => (loaders = fresh),
-  });
+function dropLoaders(ctx: Context): void {
+  // Set, not deleted: the context keeps its compact layout.
+  (ctx as { loaders?: Context['loaders'] }).loaders = undefined;
 }
 
 /**
@@ -88,12 +74,11 @@ builder.subscriptionFields((t) => ({
     args: { after: t.arg.string({ description: 'Replay everything after this message cursor first.' }) },
     subscribe: (_root, args, ctx) => {
       const afterId = args.after ? messageIdOfCursor(args.after) : null;
-      loadersOnDemand(ctx);
+      dropLoaders(ctx);
       dropScopeCache(ctx);
       return messageFeeds(ctx.services).follow(merchantOf(ctx), afterId);
     },
     resolve: async ({ row: message, read }: FeedItem<MessageRow>, _args, ctx) => {
-      freshLoaders(ctx);
       // Every socket of the shop that gets this message from this read gets the count taken for the first.
       const unreadCount = await read.once(`unread:${message.id}`, () => countMessages(ctx.services.db, message.merchantId, true));
       return { message, unreadCount };
@@ -109,13 +94,10 @@ builder.subscriptionFields((t) => ({
       if (!id || !(await ctx.loaders.afterSale.load(id))) {
         throw new GraphQLError('No after-sale with this id exists, or you may not see it', { extensions: { code: 'NOT_FOUND' } });
       }
-      loadersOnDemand(ctx);
+      dropLoaders(ctx);
       dropScopeCache(ctx);
       return logFeeds(ctx.services).follow(id, null);
     },
-    resolve: ({ row }: FeedItem<AfterSaleLogRow>, _args, ctx) => {
-      freshLoaders(ctx);
-      return row;
-    },
+    resolve: ({ row }: FeedItem<AfterSaleLogRow>) => row,
   }),
 }));
