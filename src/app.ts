@@ -165,7 +165,9 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     async start() {
       // Subscribed (and confirmed) before this instance takes its first socket or sweeps.
       await redis?.start();
-      await warmUp(services, yoga);
+      // After downtime the backlog thread starts (some 0.4 s) beside the warm-up, before the first request, not
+      // beside the first requests (where the main thread drained in small slices until it was up).
+      await Promise.all([warmUp(services, yoga), scheduler.prepare()]);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());

@@ -79,6 +79,21 @@ describe('a deadline backlog on its own thread', () => {
     expect(other.requestId).toBeTruthy();
   });
 
+  it('takes a backlog found at start (after downtime) from the first slice, before the first request', async () => {
+    const dataDir = tempDir();
+    const first = await serve({}, dataDir);
+    await openCases(first, 'shop-e', 30);
+    await first.app.stop();
+    servers.pop();
+    await fallDue(first, 'shop-e');
+
+    // Thirty due rounds, five a slice: more than one slice is waiting, so the thread starts before listening.
+    const second = await serve({}, dataDir);
+    const rows = await decisions(second, 'shop-e');
+    expect(rows).toHaveLength(30);
+    for (const row of rows) expect(row).toEqual(decidedOnce);
+  });
+
   it('ends at a stop after the slice in progress, and the next start decides the rest, each round once', async () => {
     const dataDir = tempDir();
     const first = await serve({ SWEEP_BATCH: '1' }, dataDir);

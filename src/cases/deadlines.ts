@@ -16,13 +16,13 @@ import type { AfterSaleRow, EvidenceRequestRow } from '../db/schema.ts';
 type DueRound = { round: Pick<EvidenceRequestRow, 'id' | 'dueAt'>; afterSale: Pick<AfterSaleRow, 'id' | 'merchantId' | 'number'> };
 
 /**
- * The batch's after-sales, then their message boxes: the one lock order,
- * taken once for the whole batch. The after-sales are the ones the claim's
- * read locked (forClaim), so only the boxes take a statement.
+ * The batch's after-sales count as locked: the claim's read locked them (forClaim). Their message boxes
+ * are locked after them, in the one lock order, by createMessages, just before the messages are
+ * written: so a batch holds most shops' boxes only for that insert and its commit, and two batches of
+ * one backlog on two connections (src/jobs/backlog.ts) overlap in everything before it.
  */
-async function lockBatch(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow, 'id' | 'merchantId'> }[]): Promise<void> {
+function claimed(tx: Db, batch: readonly { afterSale: Pick<AfterSaleRow, 'id'> }[]): void {
   tx.claimedAfterSales(batch.map((b) => b.afterSale.id));
-  await tx.lockMessageBoxes(batch.map((b) => b.afterSale.merchantId));
 }
 
 /**
@@ -84,18 +84,34 @@ const remindable = (rounds: Rounds) =>
   and(isNull(rounds.remindedAt), lt(rounds.dueAt, sql.placeholder('remindBefore')), gt(rounds.dueAt, sql.placeholder('now')));
 
 /**
- * Whether any open round is `due`: most sweeps find nothing, and a plain read says so without a write
- * transaction (or SQLite's write lock). Ordered by due_at, so the planner takes the open rounds' due_at
- * index and stops at the first row. In a backlog it is skipped: one more round trip per batch, and the
- * batch's own read finds out as well.
+ * Whether at least `atLeast` open rounds are `due`: most sweeps find nothing, and a plain read says so
+ * without a write transaction (or SQLite's write lock). Ordered by due_at, so the planner takes the open
+ * rounds' due_at index and stops after `atLeast` rows.
  */
-async function anyDue(db: Db, key: string, due: (rounds: Rounds) => SQL | undefined, params: Record<string, number>, hint: SweepHint): Promise<boolean> {
-  if (hint.backlog) return true;
+async function dueAtLeast(db: Db, key: string, due: (rounds: Rounds) => SQL | undefined, params: Record<string, number>, atLeast: number): Promise<boolean> {
   const { evidenceRequests: rounds } = db.t;
   const read = db.prepared(key, () =>
-    db.q.select({ id: rounds.id }).from(rounds).where(and(isOpen(rounds), due(rounds))).orderBy(asc(rounds.dueAt)).limit(1),
+    db.q
+      .select({ id: rounds.id })
+      .from(rounds)
+      .where(and(isOpen(rounds), due(rounds)))
+      .orderBy(asc(rounds.dueAt))
+      .limit(sql.placeholder('atLeast')),
   );
-  return (await read.execute(params)).length > 0;
+  return (await read.execute({ ...params, atLeast })).length >= atLeast;
+}
+
+/** Whether any round is `due`; in a backlog it is skipped: one more round trip per batch, and the batch's own read finds out as well. */
+function anyDue(db: Db, key: string, due: (rounds: Rounds) => SQL | undefined, params: Record<string, number>, hint: SweepHint): Promise<boolean> {
+  return hint.backlog ? Promise.resolve(true) : dueAtLeast(db, key, due, params, 1);
+}
+
+/** Whether more than `size` rounds are due to expire or to be reminded at `now`: a backlog, as after downtime. */
+export async function backlogAt(db: Db, now: number, leadMs: number, size: number): Promise<boolean> {
+  return (
+    (await dueAtLeast(db, 'deadlines.anyExpiry', pastDue, { now }, size + 1)) ||
+    (await dueAtLeast(db, 'deadlines.anyReminder', remindable, { now, remindBefore: now + leadMs }, size + 1))
+  );
 }
 
 /**
@@ -127,7 +143,7 @@ export async function expireDueRequests(db: Db, now: number, limit: number, hint
   if (!(await anyDue(db, 'deadlines.anyExpiry', pastDue, { now }, hint))) return { count: 0, dueAts: [] };
   return db.write(async (tx) => {
     const due = await dueRounds(tx, 'deadlines.dueExpiries', pastDue, { now, limit });
-    await lockBatch(tx, due);
+    claimed(tx, due);
     const expired = await expireRounds(tx, due, now);
     await discardDrafts(tx, expired.map((d) => d.round.id));
     return { count: expired.length, dueAts: expired.map((d) => d.round.dueAt) };
@@ -164,7 +180,7 @@ export async function remindDueRequests(db: Db, now: number, leadMs: number, lim
   if (!(await anyDue(db, 'deadlines.anyReminder', remindable, { now, remindBefore }, hint))) return { count: 0 };
   return db.write(async (tx) => {
     const due = await dueRounds(tx, 'deadlines.dueReminders', remindable, { now, remindBefore, limit });
-    await lockBatch(tx, due);
+    claimed(tx, due);
     return { count: (await remindRounds(tx, due, now, leadMs)).length };
   });
 }

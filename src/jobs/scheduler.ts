@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/database.ts';
-import { expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../cases/deadlines.ts';
+import { backlogAt, expireDueRequests, nextDeadlineInstant, remindDueRequests } from '../cases/deadlines.ts';
 import type { Events } from '../events.ts';
 import type { Logger } from '../logger.ts';
 
@@ -52,6 +52,8 @@ export type Full = { expired: boolean; reminded: boolean };
  */
 export interface Backlog {
   ready(): boolean;
+  /** Gets it ready now; resolves once it can take one. */
+  start(): Promise<void>;
   drain(full: Full): Promise<{ expired: number; reminded: number }>;
   stop(): Promise<void>;
 }
@@ -71,6 +73,8 @@ export class DeadlineScheduler {
   private stopped = true;
   /** Set by stop(): a drain in progress ends after its slice (what is left is due at the next start). */
   private halted = false;
+  /** prepare() found a backlog and got `backlog` ready for it: the start's catch-up goes there at once. */
+  private backlogWaiting = false;
   private unsubscribe: (() => void) | null = null;
   private arming: Promise<void> | null = null;
   private armAgain = false;
@@ -124,11 +128,24 @@ export class DeadlineScheduler {
     }
   }
 
+  /**
+   * Where a backlog is waiting now (a start after downtime) and drains elsewhere, gets that ready, so
+   * that it takes the backlog from the first slice on instead of starting beside the first requests.
+   */
+  async prepare(): Promise<void> {
+    const backlog = this.options.backlog;
+    if (!backlog || !(await backlogAt(this.db, this.clock.now(), this.options.reminderLeadMs, this.batchSize))) return;
+    await backlog.start();
+    this.backlogWaiting = true;
+  }
+
   async start(): Promise<{ expired: number; reminded: number }> {
     this.stopped = false;
     this.halted = false;
     this.unsubscribe = this.events.onRoundsChanged(() => this.arm());
-    const caughtUp = await this.drain();
+    const waiting = this.backlogWaiting;
+    this.backlogWaiting = false;
+    const caughtUp = waiting ? await this.options.backlog!.drain({ expired: true, reminded: true }) : await this.drain();
     this.arm();
     return caughtUp;
   }
