@@ -12,10 +12,13 @@ const data = workerData as BacklogThreadData;
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
 
+// On PostgreSQL the backlog drains in two lanes at once, each on a connection of its own: SKIP LOCKED gives
+// each lane other rounds, and the server works on both at a time (one connection's statements run on one
+// core). SQLite has one writer: one lane.
+const LANES = data.databaseUrl ? 2 : 1;
 const db = await openDatabase(data.databaseUrl, data.dataDir, {
   share: data.share,
-  // One connection writes; one more lets a slice's pre-read run beside a commit.
-  poolSize: 2,
+  poolSize: LANES + 1,
   onCommit: (changes) => send({ type: 'commit', changes: committed(changes) }),
 });
 // Only drain() runs here: the main thread's scheduler keeps the timer, so nothing here re-arms one.
@@ -31,8 +34,9 @@ send({ type: 'ready' });
 let draining: Promise<unknown> = Promise.resolve();
 port.on('message', (message: ToThread) => {
   if (message.type === 'drain') {
-    draining = scheduler.drain(message.full).then(
-      (total) => send({ type: 'drained', total }),
+    const lanes = Array.from({ length: LANES }, () => scheduler.drain(message.full));
+    draining = Promise.all(lanes).then(
+      (totals) => send({ type: 'drained', total: totals.reduce((a, b) => ({ expired: a.expired + b.expired, reminded: a.reminded + b.reminded })) }),
       (error: Error) => send({ type: 'failed', error: { message: String(error?.message ?? error), stack: error?.stack } }),
     );
   } else {
