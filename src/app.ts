@@ -112,7 +112,10 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
           dataDir: config.dataDir,
           share: db.share(),
           reminderLeadMs: config.reminderLeadMs,
-          batchSize: idleBatchSize,
+          // On SQLite a commit writes every page the transaction touched (most shops' message-box and workbench
+          // index pages, whatever its size), so larger ones cost less a round: 8 slices (22.5k -> 23.8k rounds/s
+          // alone); the write lock is held for ~170 ms a transaction meanwhile. PostgreSQL writes rows, not pages.
+          batchSize: config.sweepBatch * (config.databaseUrl ? 4 : 8),
           onCommit: announce,
           onSlice,
         })
