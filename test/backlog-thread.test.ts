@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BacklogThread } from '../src/jobs/backlog.ts';
 import { openCase, startServer, tempDir, type TestServer } from './helpers.ts';
 import { MESSAGE_BOX, type BoxEvent } from './message-box.ts';
-import { onPostgres, stored, storedExec } from './stored.ts';
+import { databaseUrlFor, onPostgres, stored, storedExec } from './stored.ts';
 import { connect, type Socket } from './ws-client.ts';
 
 // A deadline backlog (rounds that fell due while nobody swept) drains on a thread of its own
@@ -91,6 +92,39 @@ describe('a deadline backlog on its own thread', () => {
     const second = await serve({}, dataDir);
     const rows = await decisions(second, 'shop-e');
     expect(rows).toHaveLength(30);
+    for (const row of rows) expect(row).toEqual(decidedOnce);
+  });
+
+  it('ends once idle, and a new one takes the next backlog', async () => {
+    const server = await serve();
+    const expired: number[] = [];
+    const thread = new BacklogThread({
+      databaseUrl: (await databaseUrlFor(server.dataDir)) ?? null,
+      dataDir: server.dataDir,
+      share: server.app.services.db.share(),
+      reminderLeadMs: 12 * 3_600_000,
+      batchSize: 5,
+      idleStopMs: 100,
+      onCommit: () => {},
+      onSlice: (done) => expired.push(done.expired),
+    });
+    try {
+      await openCases(server, 'shop-h', 12);
+      await fallDue(server, 'shop-h');
+      await thread.start();
+      expect(await thread.drain({ expired: true, reminded: true })).toEqual({ expired: 12, reminded: 0 });
+      await vi.waitFor(() => expect(thread.running).toBe(false), { timeout: 5000, interval: 20 });
+
+      await openCases(server, 'shop-h', 7);
+      await fallDue(server, 'shop-h');
+      await thread.start();
+      expect(await thread.drain({ expired: true, reminded: true })).toEqual({ expired: 7, reminded: 0 });
+      expect(expired.reduce((a, b) => a + b, 0)).toBe(19);
+    } finally {
+      await thread.stop();
+    }
+    const rows = await decisions(server, 'shop-h');
+    expect(rows).toHaveLength(19);
     for (const row of rows) expect(row).toEqual(decidedOnce);
   });
 

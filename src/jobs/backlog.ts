@@ -27,6 +27,8 @@ export type FromThread =
   | { type: 'failed'; error: { message: string; stack?: string | undefined } };
 
 export interface BacklogThreadOptions extends BacklogThreadData {
+  /** How long the thread waits for another backlog before it ends (IDLE_STOP_MS by default). */
+  idleStopMs?: number;
   /** Each of the thread's commits, to be announced here as this thread's own (src/events.ts). */
   onCommit: (changes: Committed) => void;
   onSlice: (done: SliceResult, now: number) => void;
@@ -76,6 +78,11 @@ export class BacklogThread implements Backlog {
     });
   }
 
+  /** Whether the thread is running (started, or starting). */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
   /** Ends the thread after the slice it is in (a drain in progress resolves with what it did). */
   async stop(): Promise<void> {
     clearTimeout(this.idle);
@@ -89,7 +96,7 @@ export class BacklogThread implements Backlog {
   }
 
   private spawn(): Worker {
-    const { onCommit: _onCommit, onSlice: _onSlice, ...data } = this.options;
+    const { onCommit: _onCommit, onSlice: _onSlice, idleStopMs: _idleStopMs, ...data } = this.options;
     const worker = new Worker(new URL('./backlog-thread.mjs', import.meta.url), { workerData: data satisfies BacklogThreadData, name: 'deadline backlog' });
     // Read now: once the thread has ended its id reads -1.
     const threadId = worker.threadId;
@@ -143,7 +150,7 @@ export class BacklogThread implements Backlog {
     pending.resolve(total!);
     // Backlogs are rare (a start after downtime): a thread with none for a while gives its memory back.
     clearTimeout(this.idle);
-    this.idle = setTimeout(() => void this.stop(), IDLE_STOP_MS);
+    this.idle = setTimeout(() => void this.stop(), this.options.idleStopMs ?? IDLE_STOP_MS);
     this.idle.unref();
   }
 }
