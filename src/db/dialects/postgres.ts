@@ -165,11 +165,11 @@ class PostgresDb implements Db {
     return (query as unknown as { for(strength: 'update', config: object): Q }).for('update', { of: table, skipLocked: true });
   }
 
-  /** Fails when the server does not answer within 3 s, so a readiness probe never hangs on the pool. */
   share(): SharedWith {
     return {};
   }
 
+  /** Fails when the server does not answer within 3 s, so a readiness probe never hangs on the pool. */
   async ping(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
