@@ -52,6 +52,9 @@ describe('feeds follow commit order', () => {
     const { committed } = await outOfOrder(server.app.services.db, (tx, label) =>
       createMessage(tx, { merchantId: 'shop-order', afterSaleId: localId(afterSaleId), kind: 'EVIDENCE_DUE_SOON', title: label, body: label, at: Date.now() }),
     );
+    // The first took its id first and held the box until it committed; the second waited for it. Which finished
+    // first, then whether the ids follow: a failure says which of the two went wrong.
+    expect(committed.map((m) => m.title)).toEqual(['first', 'second']);
     expect(committed[0]!.id).toBeLessThan(committed[1]!.id); // ids were taken in commit order
     const events = await box.received(2);
     expect(events.map((e) => (e.data as any).messageBox.message.id)).toEqual(committed.map((m) => encodeGlobalID('Message', m.id)));
