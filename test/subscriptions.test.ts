@@ -91,10 +91,12 @@ describe('messageBox', () => {
     const token = await suite.server.merchantToken('shop-busy');
     await createMessages(suite.server, 'shop-busy', 1);
     const [start] = await messageList(suite.server, token);
-    // Two replay batches, the second one short even with the first group added; events of about
-    // 40 KB, so a paused reader soon fills the socket buffers and the replay waits on it.
+    // Three replay batches, the last one short even with the first group added; events of about
+    // 40 KB, so a paused reader soon fills the socket buffers and the replay waits on it. (With two,
+    // the ~8 MB after the pause below could all fit in a loopback socket's autotuned buffers, and
+    // the replay ended before the second group committed: seen once in CI.)
     const group = 20;
-    const backlog = 2 * REPLAY_BATCH - group - 1;
+    const backlog = 3 * REPLAY_BATCH - group - 1;
     await createMessages(suite.server, 'shop-busy', backlog, 2000);
 
     const socket = open(token);
@@ -104,7 +106,7 @@ describe('messageBox', () => {
     socket.pause();
     await createMessages(suite.server, 'shop-busy', group);
     socket.resume();
-    // While the second, last batch is being sent: these come on the live feed only.
+    // While the later batches are being sent: these come on the live feed only.
     await resumed.received(REPLAY_BATCH + 1, 15_000);
     socket.pause();
     await createMessages(suite.server, 'shop-busy', group);
@@ -118,7 +120,7 @@ describe('messageBox', () => {
     const unreadBefore = backlog + 1;
     const during = (from: number, to: number, unread: number) => events.slice(from, to).some((e) => e.unreadCount === unread);
     expect(during(0, REPLAY_BATCH, unreadBefore + group), 'first group committed while the first batch was being sent').toBe(true);
-    expect(during(REPLAY_BATCH, backlog + group, unreadBefore + 2 * group), 'second group committed while the last batch was being sent').toBe(true);
+    expect(during(REPLAY_BATCH, backlog + group, unreadBefore + 2 * group), 'second group committed while the later batches were being sent').toBe(true);
 
     // A duplicate still on its way would arrive before this new message.
     await createMessages(suite.server, 'shop-busy', 1);
