@@ -95,7 +95,7 @@ describe('a deadline backlog on its own thread', () => {
     for (const row of rows) expect(row).toEqual(decidedOnce);
   });
 
-  it('ends once idle, and a new one takes the next backlog', async () => {
+  it('ends once idle, and a new one takes the next backlog, also one that comes while the last is ending', async () => {
     const server = await serve();
     const expired: number[] = [];
     const thread = new BacklogThread({
@@ -119,12 +119,19 @@ describe('a deadline backlog on its own thread', () => {
       await fallDue(server, 'shop-h');
       await thread.start();
       expect(await thread.drain({ expired: true, reminded: true })).toEqual({ expired: 7, reminded: 0 });
-      expect(expired.reduce((a, b) => a + b, 0)).toBe(19);
+
+      // A backlog that comes while the last thread is still ending goes to a new one, and that one's end does not fail it.
+      await openCases(server, 'shop-h', 6);
+      await fallDue(server, 'shop-h');
+      const ending = thread.stop();
+      expect(await thread.drain({ expired: true, reminded: true })).toEqual({ expired: 6, reminded: 0 });
+      await ending;
+      expect(expired.reduce((a, b) => a + b, 0)).toBe(25);
     } finally {
       await thread.stop();
     }
     const rows = await decisions(server, 'shop-h');
-    expect(rows).toHaveLength(19);
+    expect(rows).toHaveLength(25);
     for (const row of rows) expect(row).toEqual(decidedOnce);
   });
 

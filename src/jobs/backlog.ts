@@ -51,7 +51,8 @@ export class BacklogThread implements Backlog {
   private started = false;
   private whenStarted: Promise<void> = Promise.resolve();
   private idle: NodeJS.Timeout | undefined;
-  private pending: { resolve: (total: Total) => void; reject: (error: Error) => void } | null = null;
+  /** The drain in progress, and the thread it was sent to: only that thread's answer, or end, settles it. */
+  private pending: { worker: Worker; resolve: (total: Total) => void; reject: (error: Error) => void } | null = null;
 
   constructor(private readonly options: BacklogThreadOptions) {}
 
@@ -73,7 +74,7 @@ export class BacklogThread implements Backlog {
     clearTimeout(this.idle);
     const worker = (this.worker ??= this.spawn());
     return new Promise<Total>((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending = { worker, resolve, reject };
       worker.postMessage({ type: 'drain', full } satisfies ToThread);
     });
   }
@@ -119,14 +120,14 @@ export class BacklogThread implements Backlog {
         case 'slice':
           return this.options.onSlice(message.done, message.now);
         case 'drained':
-          return this.settle(null, message.total);
+          return this.settle(worker, null, message.total);
         case 'failed':
-          return this.settle(Object.assign(new Error(message.error.message), { stack: message.error.stack }));
+          return this.settle(worker, Object.assign(new Error(message.error.message), { stack: message.error.stack }));
       }
     });
     worker.on('error', (error) => {
       onFailed(error);
-      this.settle(error);
+      this.settle(worker, error);
     });
     worker.on('exit', (code) => {
       if (this.worker === worker) {
@@ -137,15 +138,19 @@ export class BacklogThread implements Backlog {
       releaseThreadLocks(this.options.share, threadId);
       const ended = new Error(`the backlog thread ended (exit code ${code})`);
       onFailed(ended);
-      this.settle(ended);
+      this.settle(worker, ended);
     });
     return worker;
   }
 
-  private settle(error: Error | null, total?: Total): void {
+  /**
+   * Ends the drain `worker` was given. A thread that idled out may end after the next backlog went to a new one:
+   * its exit must not fail that drain.
+   */
+  private settle(worker: Worker, error: Error | null, total?: Total): void {
     const pending = this.pending;
+    if (pending?.worker !== worker) return;
     this.pending = null;
-    if (!pending) return;
     if (error) return pending.reject(error);
     pending.resolve(total!);
     // Backlogs are rare (a start after downtime): a thread with none for a while gives its memory back.
