@@ -124,8 +124,9 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     reminderLeadMs: config.reminderLeadMs,
     sweepIntervalMs: config.sweepIntervalMs,
     batchSize: config.sweepBatch,
-    idleBatchSize: backlog ? config.sweepBatch : idleBatchSize,
-    idle: () => foreground.idleFor(1000),
+    // With the thread, the slices here only bridge its start: always the small ones.
+    idleBatchSize,
+    idle: backlog ? undefined : () => foreground.idleFor(1000),
     // A backlog yields to requests in progress, for at most as long as its last slice took.
     between: (lastSliceMs) => foreground.quiet(Math.max(5, lastSliceMs)),
     backlog,
