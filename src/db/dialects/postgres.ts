@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, DrizzleQueryError, eq, fillPlaceholders, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { noChanges, type Changes } from '../changes.ts';
 import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
+import { compileRowMapper, type RowMapper, type SelectedField } from '../row-mapper.ts';
 import { postgresTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
@@ -28,6 +29,47 @@ function sqlStateOf(error: unknown): string | undefined {
 
 type Root = NodePgDatabase<Tables> & { $client: pg.Pool };
 
+/** drizzle's node-postgres prepared query, as far as `compiledRows` reads it (drizzle-orm/node-postgres/session.js). */
+interface NodePgPrepared {
+  fields?: SelectedField[];
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: Record<string, boolean>;
+  params: unknown[];
+  queryConfig: pg.QueryArrayConfig;
+  client: Pick<pg.Pool, 'query'>;
+  logger: { logQuery(query: string, params: unknown[]): void };
+  execute(values?: Record<string, unknown>): Promise<unknown[]>;
+}
+
+/**
+ * A prepared select whose rows are built by a compiled mapper (src/db/row-mapper.ts)
+ * instead of drizzle's: the same statement, parameters, type parsers, logging and
+ * error (DrizzleQueryError), and the same row objects. Other statements are left as
+ * they are. One mapper per statement name, kept in `mappers`.
+ */
+function compiledRows<P>(statement: P, key: string, mappers: Map<string, RowMapper | null>): P {
+  const query = statement as unknown as NodePgPrepared;
+  if (!query.fields || query.customResultMapper || !query.queryConfig) return statement;
+  let map = mappers.get(key);
+  if (map === undefined) mappers.set(key, (map = compileRowMapper(query.fields, query.joinsNotNullableMap)));
+  if (!map) return statement;
+  const { client, queryConfig, logger } = query;
+  query.execute = async (values = {}) => {
+    const params = fillPlaceholders(query.params, values);
+    logger.logQuery(queryConfig.text, params);
+    let rows: unknown[][];
+    try {
+      rows = (await client.query(queryConfig, params)).rows;
+    } catch (error) {
+      throw new DrizzleQueryError(queryConfig.text, params, error as Error);
+    }
+    const mapped = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i]!);
+    return mapped;
+  };
+  return statement;
+}
+
 /**
  * PostgreSQL through node-postgres. Writes run READ COMMITTED: each claim is
  * a conditional UPDATE (a second claimer waits for the row, then finds it no
@@ -48,6 +90,8 @@ class PostgresDb implements Db {
     private readonly root: Root,
     private readonly onCommit: (changes: Changes) => void,
     readonly changes: Changes | null = null,
+    /** Compiled row mappers by statement name, shared with the transactions' handles. */
+    private readonly mappers = new Map<string, RowMapper | null>(),
   ) {}
 
   /** Raw SQL, which only this dialect's code writes. */
@@ -60,7 +104,7 @@ class PostgresDb implements Db {
     for (let attempt = 1; ; attempt++) {
       const changes = noChanges();
       try {
-        const result = await this.root.transaction((tx) => work(new PostgresDb(tx as unknown as Sql, this.root, this.onCommit, changes)), {
+        const result = await this.root.transaction((tx) => work(new PostgresDb(tx as unknown as Sql, this.root, this.onCommit, changes, this.mappers)), {
           isolationLevel: 'read committed',
         });
         this.onCommit(changes);
@@ -101,9 +145,9 @@ class PostgresDb implements Db {
     // A prepared query is bound to its session: the pool's are built once and kept, a transaction's
     // each time (its session lives as long as it does). The server keeps the parsed statement per
     // connection under the name either way.
-    if (this.changes) return build().prepare(key);
+    if (this.changes) return compiledRows(build().prepare(key), key, this.mappers);
     let statement = this.statements.get(key) as P | undefined;
-    if (statement === undefined) this.statements.set(key, (statement = build().prepare(key)));
+    if (statement === undefined) this.statements.set(key, (statement = compiledRows(build().prepare(key), key, this.mappers)));
     return statement;
   }
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { and, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { alias, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { noChanges, type Changes } from '../changes.ts';
 import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
+import { compileRowMapper, type SelectedField } from '../row-mapper.ts';
 import { sqliteTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
@@ -101,6 +102,39 @@ function useWal(client: Database.Database): void {
   }
 }
 
+/** drizzle's better-sqlite3 prepared query, as far as `compiledRows` reads it (drizzle-orm/better-sqlite3/session.js). */
+interface BetterSqlitePrepared {
+  fields?: SelectedField[];
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: Record<string, boolean>;
+  query: { sql: string; params: unknown[] };
+  stmt: Database.Statement;
+  logger: { logQuery(query: string, params: unknown[]): void };
+  all(values?: Record<string, unknown>): unknown[];
+}
+
+/**
+ * A prepared select whose rows are built by a compiled mapper (src/db/row-mapper.ts)
+ * instead of drizzle's: the same statement, parameters and logging, and the same row
+ * objects (`execute` runs `all`). Other statements are left as they are.
+ */
+function compiledRows<P>(statement: P): P {
+  const query = statement as unknown as BetterSqlitePrepared;
+  if (!query.fields || query.customResultMapper || !query.stmt) return statement;
+  const map = compileRowMapper(query.fields, query.joinsNotNullableMap);
+  if (!map) return statement;
+  const { stmt, logger } = query;
+  query.all = (values = {}) => {
+    const params = fillPlaceholders(query.query.params, values);
+    logger.logQuery(query.query.sql, params);
+    const rows = stmt.raw().all(...params) as unknown[][];
+    const mapped = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i]!);
+    return mapped;
+  };
+  return statement;
+}
+
 function connect(file: string, options: OpenOptions): Database.Database {
   // The busy timeout first, so every statement below waits for another process's write instead of failing.
   const client = new Database(file, { timeout: BUSY_TIMEOUT_MS, ...(options.onStatement ? { verbose: (text: unknown) => options.onStatement!(String(text)) } : {}) });
@@ -150,7 +184,7 @@ class SqliteDb implements Db {
 
   prepared<P>(key: string, build: () => { prepare(name: string): P }): P {
     let statement = this.statements.get(key) as P | undefined;
-    if (statement === undefined) this.statements.set(key, (statement = build().prepare(key)));
+    if (statement === undefined) this.statements.set(key, (statement = compiledRows(build().prepare(key))));
     return statement;
   }
 
