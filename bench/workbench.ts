@@ -22,6 +22,28 @@ export async function hammer(url: string, token: string, first: number, seconds:
   return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, total: result.requests.total };
 }
 
+type Load = Awaited<ReturnType<typeof hammer>>;
+
+/**
+ * The service and the raw baseline under the same load, in `turns` turns of `seconds / turns` each, in the
+ * order S R R S S R R S (so a steady drift in the machine's speed favours neither): requests/s over
+ * all of each one's turns, and the highest of its turns' p99.
+ */
+const TURNS = 4;
+async function inTurns(serviceUrl: string, rawUrl: string, token: string, seconds: number, turns: number): Promise<{ svc: Load; base: Load }> {
+  const turn = Math.max(1, Math.round(seconds / turns));
+  const runs: { svc: Load[]; base: Load[] } = { svc: [], base: [] };
+  for (let i = 0; i < turns; i++) {
+    const order = i % 2 === 0 ? (['svc', 'base'] as const) : (['base', 'svc'] as const);
+    for (const who of order) runs[who].push(await hammer(who === 'svc' ? serviceUrl : rawUrl, token, 50, turn));
+  }
+  const sum = (loads: Load[]): Load => {
+    const total = loads.reduce((n, l) => n + l.total, 0);
+    return { rps: total / (turn * loads.length), p99: Math.max(...loads.map((l) => l.p99)), p50: Math.max(...loads.map((l) => l.p50)), total };
+  };
+  return { svc: sum(runs.svc), base: sum(runs.base) };
+}
+
 async function answer(url: string, token: string, first: number) {
   return gql(url, token, WORKBENCH_QUERY, { first });
 }
@@ -75,11 +97,11 @@ export async function workbench(ctx: BenchContext): Promise<Figure[]> {
       throw new Error(`the raw baseline does not return the same JSON as the service; first difference: …${comparable(expected).slice(at - 80, at + 80)}… vs …${comparable(rawAnswer.data).slice(at - 80, at + 80)}…`);
     }
 
-    // Warm both (JIT, page cache), then measure one after the other on the same machine.
+    // Warm both (JIT, page cache), then measure them in turns, so that a change in the machine's speed
+    // during the run (a shared host's neighbours) weighs on both alike.
     await hammer(serviceUrl, token, 50, ctx.quick ? 1 : 3);
-    const svc = await hammer(serviceUrl, token, 50, seconds);
     await hammer(rawUrl, token, 50, ctx.quick ? 1 : 3);
-    const base = await hammer(rawUrl, token, 50, seconds);
+    const { svc, base } = await inTurns(serviceUrl, rawUrl, token, seconds, ctx.quick ? 1 : TURNS);
     ctx.log(`service ${svc.rps.toFixed(0)} req/s p99 ${svc.p99} ms; raw ${base.rps.toFixed(0)} req/s p99 ${base.p99} ms`);
     return [
       { key: 'workbench.rps', label: 'Workbench page: requests/s (raw baseline beside)', value: svc.rps, unit: 'req/s', baseline: base.rps },
