@@ -7,7 +7,8 @@ export interface SelectedField {
 }
 
 type Decoder = { mapFromDriverValue(value: unknown): unknown };
-export type RowMapper = (row: unknown[]) => Record<string, unknown>;
+/** The rows of one run of the statement, as drizzle hands them back. */
+export type RowMapper = (rows: unknown[][]) => Record<string, unknown>[];
 
 /** The decoder drizzle's mapResultRow uses for a field (drizzle-orm/utils.js). */
 function decoderOf(field: unknown): Decoder {
@@ -24,7 +25,7 @@ function isIdentity(decoder: Decoder): boolean {
 }
 
 /**
- * The row objects drizzle builds from a driver row of a prepared select
+ * The row objects drizzle builds from the driver rows of a prepared select
  * (drizzle's `mapResultRow`), as one compiled function per query: an object
  * literal whose keys are the selected fields, each value decoded as drizzle
  * decodes it. drizzle's own mapping walks every field's path through an
@@ -42,10 +43,12 @@ export function compileRowMapper(fields: readonly SelectedField[], joinsNotNulla
     }
   }
   const decoders: ((value: unknown) => unknown)[] = [];
+  const bindings: string[] = [];
   const valueAt = (i: number): string => {
     const decoder = decoderOf(fields[i]!.field);
     if (isIdentity(decoder)) return `r[${i}]`;
-    decoders[i] = (value) => decoder.mapFromDriverValue(value);
+    bindings.push(`const d${i} = d[${decoders.length}];`);
+    decoders.push((value) => decoder.mapFromDriverValue(value));
     return `(r[${i}] === null ? null : d${i}(r[${i}]))`;
   };
   // Keys in the order drizzle adds them, grouped under their first path element.
@@ -61,7 +64,15 @@ export function compileRowMapper(fields: readonly SelectedField[], joinsNotNulla
   });
   const literal = (entries: Iterable<[string, string | [string, string][]]>): string =>
     `{ ${[...entries].map(([key, value]) => `${JSON.stringify(key)}: ${typeof value === 'string' ? value : literal(value)}`).join(', ')} }`;
-  const bindings = decoders.map((_, i) => `const d${i} = d[${i}];`).filter(Boolean).join(' ');
+  const row = literal(groups);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the keys are our own column names, JSON-quoted
-  return new Function('d', `${bindings} return function mapRow(r) { return ${literal(groups)}; };`)(decoders) as RowMapper;
+  return new Function(
+    'd',
+    `${bindings.join(' ')}
+    return function mapRows(rows) {
+      const mapped = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) { const r = rows[i]; mapped[i] = ${row}; }
+      return mapped;
+    };`,
+  )(decoders) as RowMapper;
 }

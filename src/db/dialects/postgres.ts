@@ -63,9 +63,7 @@ function compiledRows<P>(statement: P, key: string, mappers: Map<string, RowMapp
     } catch (error) {
       throw new DrizzleQueryError(queryConfig.text, params, error as Error);
     }
-    const mapped = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i]!);
-    return mapped;
+    return map(rows);
   };
   return statement;
 }

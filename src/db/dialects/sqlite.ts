@@ -127,10 +127,7 @@ function compiledRows<P>(statement: P): P {
   query.all = (values = {}) => {
     const params = fillPlaceholders(query.query.params, values);
     logger.logQuery(query.query.sql, params);
-    const rows = stmt.raw().all(...params) as unknown[][];
-    const mapped = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i]!);
-    return mapped;
+    return map(stmt.raw().all(...params) as unknown[][]);
   };
   return statement;
 }
