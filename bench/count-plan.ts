@@ -1,24 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, dropTestDatabases, findOrStartServer, stopServer } from '../test/support/postgres.ts';
 import { BENCH_PG_SETTINGS } from './lib/store.ts';
 import { BENCH_SHOP, seedDeadlines } from './lib/seed.ts';
-import { openDatabase } from '../src/db/open.ts';
 
 /**
  * `npx tsx bench/count-plan.ts`: the workbench's unfiltered count on PostgreSQL (the bench shop's 20,000
- * open rounds, in the deadline scenario's data) before and after the 100,000 due rounds are expired, with
- * EXPLAIN (ANALYZE, BUFFERS). The catch-up changes rows on nearly every heap page of evidence_requests,
- * which clears those pages' all-visible bits, so the count's index-only scan then fetches every row from
- * the heap. Starts a throwaway server (or uses TEST_DATABASE_URL's) and seeds its own database.
+ * open rounds, in the deadline scenario's data, which the seed loads into a migrated database) before and
+ * after the 100,000 due rounds are expired, with EXPLAIN (ANALYZE, BUFFERS). The catch-up changes rows on
+ * nearly every heap page of evidence_requests, which clears those pages' all-visible bits, so the count's
+ * index-only scan then fetches every row from the heap. Starts a throwaway server (or uses
+ * TEST_DATABASE_URL's) and seeds its own database.
  */
 const found = await findOrStartServer(process.env, BENCH_PG_SETTINGS);
 if (found.kind === 'none') throw new Error(found.reason);
 const url = await createTestDatabase(found.adminUrl, 'probe');
-const db = await openDatabase(url, fs.mkdtempSync(path.join(os.tmpdir(), 'count-plan-')));
-await db.close();
 const now = Date.now();
 await seedDeadlines(url, { rounds: 1_000_000, due: 100_000, shops: 1_000, now });
 const c = new pg.Client({ connectionString: url });

@@ -19,7 +19,7 @@ export async function hammer(url: string, token: string, first: number, seconds:
   if (result.errors || result.non2xx || result.timeouts) {
     throw new Error(`load test saw ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`);
   }
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, total: result.requests.total };
+  return { rps: result.requests.average, p99: result.latency.p99, total: result.requests.total };
 }
 
 type Load = Awaited<ReturnType<typeof hammer>>;
@@ -39,7 +39,7 @@ async function inTurns(serviceUrl: string, rawUrl: string, token: string, second
   }
   const sum = (loads: Load[]): Load => {
     const total = loads.reduce((n, l) => n + l.total, 0);
-    return { rps: total / (turn * loads.length), p99: Math.max(...loads.map((l) => l.p99)), p50: Math.max(...loads.map((l) => l.p50)), total };
+    return { rps: total / (turn * loads.length), p99: Math.max(...loads.map((l) => l.p99)), total };
   };
   return { svc: sum(runs.svc), base: sum(runs.base) };
 }
