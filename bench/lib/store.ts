@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Db, OpenOptions } from '../../src/db/database.ts';
 import { openPostgres } from '../../src/db/dialects/postgres.ts';
 import { openSqlite } from '../../src/db/dialects/sqlite.ts';
+import { processTreeCpu } from './cpu.ts';
 import { createTestDatabase, findOrStartServer, stopServer, type FoundServer } from '../../test/support/postgres.ts';
 
 export type Dialect = 'sqlite' | 'pg';
@@ -21,6 +22,12 @@ export interface Store {
   open(options?: OpenOptions): Promise<Db>;
   /** A copy of the data as it is now, for a raw baseline to change without touching this one. */
   copy(name: string, dataDir: string): Promise<Store>;
+  /**
+   * CPU seconds the database server has used so far, all its processes: on PostgreSQL when this run
+   * started the server (not on TEST_DATABASE_URL's, which may serve others); null on SQLite, which runs
+   * inside the process that uses it.
+   */
+  serverCpu(): Promise<number | null>;
 }
 
 function sqliteStore(dataDir: string): Store {
@@ -38,6 +45,7 @@ function sqliteStore(dataDir: string): Store {
       fs.copyFileSync(file, copy.target);
       return copy;
     },
+    serverCpu: async () => null,
   };
 }
 
@@ -102,6 +110,10 @@ function pgStore(url: string, dataDir: string): Store {
       const copy = new URL(url);
       copy.pathname = `/${to}`;
       return pgStore(copy.toString(), dir);
+    },
+    async serverCpu() {
+      const found = await server;
+      return found?.kind === 'started' ? processTreeCpu(found.server.pid) : null;
     },
   };
 }
