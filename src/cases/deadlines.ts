@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import { discardDrafts } from '../db/drafts.ts';
 import { appendLogs, SYSTEM } from '../db/logs.ts';
 import { createMessages } from '../db/messages.ts';
-import { iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from '../db/rounds.ts';
+import { countOpened, iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from '../db/rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow } from '../db/schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
@@ -70,6 +70,11 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
       body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
       at: now,
     })),
+  );
+  await countOpened(
+    tx,
+    expired.map(({ round, afterSale }) => ({ id: round.id, merchantId: afterSale.merchantId })),
+    -1,
   );
   return expired;
 }

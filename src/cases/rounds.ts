@@ -4,7 +4,7 @@ import { InvalidStateError, NotFoundError } from '../db/errors.ts';
 import { discardDrafts } from '../db/drafts.ts';
 import { appendLog, type Actor } from '../db/logs.ts';
 import { createMessage } from '../db/messages.ts';
-import { closeRound, iso, isOpen, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from '../db/rounds.ts';
+import { closeRound, countOpened, iso, isOpen, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from '../db/rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow, Outcome } from '../db/schema.ts';
 import { cleanText, optionalText } from '../db/text.ts';
 
@@ -58,6 +58,7 @@ export async function requestEvidence(
       body: `售后单 ${afterSale.number} 已由平台介入，请于 ${iso(dueAt)} 前提交举证。举证说明：${instructions}`,
       at: now,
     });
+    await countOpened(tx, [round!], 1);
     tx.changes!.roundsChanged = true;
     if (remindNow) await sendReminder(tx, round!, afterSale, now);
     return { round: round! };

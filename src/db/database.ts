@@ -76,6 +76,8 @@ export interface Db {
   ids(list: readonly number[]): unknown;
   /** A relation `wanted(value)` of the ids bound to `placeholder`, to join against. */
   idsRelation(placeholder: string): SQL;
+  /** A relation `counted(key, n)` of the [key, n] pairs bound to `placeholder` (bind `JSON.stringify(pairs)`). */
+  countsRelation(placeholder: string): SQL;
   /**
    * The first `limit` log lines after line `afterId` of each after-sale in
    * `afterSaleIds`, ordered by after-sale and id: for each, the index yields

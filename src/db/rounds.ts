@@ -86,6 +86,28 @@ export async function sendReminder(tx: Db, round: EvidenceRequestRow, afterSale:
   await createMessage(tx, reminderMessage({ round, afterSale }, now));
 }
 
+/**
+ * Adds `change` (1: opened, -1: closed) for each of these rounds to its shop's count of OPEN rounds
+ * (`merchants.open_rounds`, which the workbench's unfiltered totalCount reads), in one statement for any
+ * number of rounds and shops. Called in the transaction that opened or closed them, after its message
+ * boxes: a shop's count row is only written under its box lock, the last of the one lock order.
+ */
+export async function countOpened(tx: Db, rounds: readonly Pick<EvidenceRequestRow, 'merchantId'>[], change: 1 | -1): Promise<void> {
+  if (rounds.length === 0) return;
+  const byShop = new Map<string, number>();
+  for (const { merchantId } of rounds) byShop.set(merchantId, (byShop.get(merchantId) ?? 0) + change);
+  await tx.lockMessageBoxes([...byShop.keys()]);
+  const { merchants } = tx.t;
+  const update = tx.prepared('rounds.countOpened', () =>
+    tx.q
+      .update(merchants)
+      .set({ openRounds: sql`${sql.identifier('open_rounds')} + counted.n` })
+      .from(tx.countsRelation('counts'))
+      .where(eq(merchants.id, sql`counted.key`)),
+  );
+  await update.execute({ counts: JSON.stringify([...byShop]) });
+}
+
 /** Closes a round that is still OPEN; false if it was closed already (the claim is conditional). */
 export async function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CANCELLED' | 'SUBMITTED' | 'EXPIRED', now: number): Promise<boolean> {
   const { evidenceRequests } = tx.t;
@@ -97,6 +119,7 @@ export async function closeRound(tx: Db, round: EvidenceRequestRow, status: 'CAN
       .returning({ id: evidenceRequests.id }),
   );
   const closed = await update.execute({ id: round.id, status, now });
+  if (closed.length === 1) await countOpened(tx, [round], -1);
   return closed.length === 1;
 }
 

@@ -161,6 +161,10 @@ class PostgresDb implements Db {
     return sql`unnest(${sql.placeholder(placeholder)}::bigint[]) as wanted(value)`;
   }
 
+  countsRelation(placeholder: string): SQL {
+    return sql`(select r.v ->> 0 as key, (r.v ->> 1)::integer as n from jsonb_array_elements(${sql.placeholder(placeholder)}::jsonb) as r(v)) as counted`;
+  }
+
   rowsToInsert(table: PgTable, placeholder: string): SQL {
     // The id from the identity's sequence (INSERT ... SELECT has no DEFAULT), taken row by row in ordinality order.
     const sequence = sql.raw(`(select pg_get_serial_sequence('${getTableName(table)}', 'id'))::regclass`);

@@ -197,6 +197,10 @@ class SqliteDb implements Db {
     return sql`json_each(${sql.placeholder(placeholder)}) as wanted`;
   }
 
+  countsRelation(placeholder: string): SQL {
+    return sql`(select value ->> 0 as key, value ->> 1 as n from json_each(${sql.placeholder(placeholder)})) as counted`;
+  }
+
   rowsToInsert(table: PgTable, placeholder: string): SQL {
     // A null id is the next rowid; json_each yields the array in order (its key is the index).
     const values = insertedColumns(table).map((_, i) => sql.raw(`value ->> ${i}`));

@@ -10,6 +10,12 @@ export const merchants = pgTable('merchants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  /**
+   * The shop's OPEN rounds, kept by every rule that opens or closes one (src/db/rounds.ts: countOpened):
+   * the workbench's unfiltered count reads this row instead of counting, since a count over the open
+   * rounds' index must visit every row whose heap page a write has touched (bench/count-plan.ts).
+   */
+  openRounds: integer('open_rounds').notNull().default(0),
 });
 
 export const afterSales = pgTable(

@@ -9,6 +9,8 @@ export const merchants = sqliteTable('merchants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: integer('created_at').notNull(),
+  /** The shop's OPEN rounds, kept by every rule that opens or closes one (src/db/rounds.ts: countOpened). */
+  openRounds: integer('open_rounds').notNull().default(0),
 });
 
 export const afterSales = sqliteTable(
