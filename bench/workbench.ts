@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { spawnChild, type Child } from './lib/child.ts';
+import { processCpu } from './lib/cpu.ts';
 import { gql, serviceEnv, type BenchContext, type Figure } from './lib/common.ts';
 import { BENCH_SHOP, seedWorkbench } from './lib/seed.ts';
 import { comparable, WORKBENCH_QUERY } from './workbench-query.ts';
@@ -23,6 +24,10 @@ export async function hammer(url: string, token: string, first: number, seconds:
 }
 
 type Load = Awaited<ReturnType<typeof hammer>>;
+/** A side's load with what it cost: CPU seconds of its own process, and of the database server (null on SQLite). */
+type Measured = Load & { cpu: number; serverCpu: number | null };
+/** One side under test: where to send the load, and how to read its CPU so far. */
+type Side = { url: string; cpu: () => number };
 
 /**
  * The service and the raw baseline under the same load, in `turns` turns of `seconds / turns` each, in the
@@ -30,16 +35,29 @@ type Load = Awaited<ReturnType<typeof hammer>>;
  * all of each one's turns, and the highest of its turns' p99.
  */
 const TURNS = 4;
-async function inTurns(serviceUrl: string, rawUrl: string, token: string, seconds: number, turns: number): Promise<{ svc: Load; base: Load }> {
+async function inTurns(service: Side, raw: Side, token: string, seconds: number, turns: number, serverCpu: () => Promise<number | null>): Promise<{ svc: Measured; base: Measured }> {
   const turn = Math.max(1, Math.round(seconds / turns));
-  const runs: { svc: Load[]; base: Load[] } = { svc: [], base: [] };
+  const runs: { svc: Measured[]; base: Measured[] } = { svc: [], base: [] };
   for (let i = 0; i < turns; i++) {
     const order = i % 2 === 0 ? (['svc', 'base'] as const) : (['base', 'svc'] as const);
-    for (const who of order) runs[who].push(await hammer(who === 'svc' ? serviceUrl : rawUrl, token, 50, turn));
+    for (const who of order) {
+      const side = who === 'svc' ? service : raw;
+      const [cpu0, server0] = [side.cpu(), await serverCpu()];
+      const load = await hammer(side.url, token, 50, turn);
+      const server1 = await serverCpu();
+      runs[who].push({ ...load, cpu: side.cpu() - cpu0, serverCpu: server0 == null || server1 == null ? null : server1 - server0 });
+    }
   }
-  const sum = (loads: Load[]): Load => {
+  const sum = (loads: Measured[]): Measured => {
     const total = loads.reduce((n, l) => n + l.total, 0);
-    return { rps: total / (turn * loads.length), p99: Math.max(...loads.map((l) => l.p99)), total };
+    const servers = loads.map((l) => l.serverCpu);
+    return {
+      rps: total / (turn * loads.length),
+      p99: Math.max(...loads.map((l) => l.p99)),
+      total,
+      cpu: loads.reduce((n, l) => n + l.cpu, 0),
+      serverCpu: servers.includes(null) ? null : servers.reduce((n, c) => n! + c!, 0),
+    };
   };
   return { svc: sum(runs.svc), base: sum(runs.base) };
 }
@@ -101,12 +119,27 @@ export async function workbench(ctx: BenchContext): Promise<Figure[]> {
     // during the run (a shared host's neighbours) weighs on both alike.
     await hammer(serviceUrl, token, 50, ctx.quick ? 1 : 3);
     await hammer(rawUrl, token, 50, ctx.quick ? 1 : 3);
-    const { svc, base } = await inTurns(serviceUrl, rawUrl, token, seconds, ctx.quick ? 1 : TURNS);
-    ctx.log(`service ${svc.rps.toFixed(0)} req/s p99 ${svc.p99} ms; raw ${base.rps.toFixed(0)} req/s p99 ${base.p99} ms`);
+    const { svc, base } = await inTurns(
+      { url: serviceUrl, cpu: () => processCpu(service.pid) },
+      { url: rawUrl, cpu: () => processCpu(raw.pid) },
+      token,
+      seconds,
+      ctx.quick ? 1 : TURNS,
+      () => store.serverCpu(),
+    );
+    // CPU per page: on a shared host steadier than requests/s, which move with the neighbours.
+    const perPage = (seconds: number | null, load: Measured) => (seconds == null ? null : (seconds * 1000) / load.total);
+    const [svcMs, baseMs] = [perPage(svc.cpu, svc)!, perPage(base.cpu, base)!];
+    const [svcServerMs, baseServerMs] = [perPage(svc.serverCpu, svc), perPage(base.serverCpu, base)];
+    ctx.log(`service ${svc.rps.toFixed(0)} req/s p99 ${svc.p99} ms, ${svcMs.toFixed(2)} ms CPU a page; raw ${base.rps.toFixed(0)} req/s p99 ${base.p99} ms, ${baseMs.toFixed(2)} ms CPU a page`);
     return [
       { key: 'workbench.rps', label: 'Workbench page: requests/s (raw baseline beside)', value: svc.rps, unit: 'req/s', baseline: base.rps },
       { key: 'workbench.ratio', label: 'Workbench page: throughput / raw baseline', value: svc.rps / base.rps, unit: '×', target: { op: '>=', value: 0.5 } },
       { key: 'workbench.p99', label: 'Workbench page: p99 latency at 16 connections', value: svc.p99, unit: 'ms', baseline: base.p99 },
+      { key: 'workbench.processCpu', label: `Workbench page: CPU per page in the service process${ctx.db === 'sqlite' ? ' (SQLite included)' : ''}`, value: svcMs, unit: 'ms', baseline: baseMs },
+      ...(svcServerMs == null || baseServerMs == null
+        ? []
+        : ([{ key: 'workbench.serverCpu', label: 'Workbench page: PostgreSQL server CPU per page', value: svcServerMs, unit: 'ms', baseline: baseServerMs }] satisfies Figure[])),
       { key: 'workbench.statements10', label: 'Workbench page: SQL statements, first: 10', value: statements10, unit: 'stmts', target: { op: '<=', value: 6 } },
       { key: 'workbench.statements50', label: 'Workbench page: SQL statements, first: 50', value: statements50, unit: 'stmts', target: { op: '<=', value: 6 } },
       { key: 'workbench.statementsGrowth', label: 'Workbench page: extra statements for 50 rows over 10', value: statements50 - statements10, unit: 'stmts', target: { op: '<=', value: 0 } },
