@@ -71,11 +71,7 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
       at: now,
     })),
   );
-  await countOpened(
-    tx,
-    expired.map(({ round, afterSale }) => ({ id: round.id, merchantId: afterSale.merchantId })),
-    -1,
-  );
+  await countOpened(tx, expired.map((d) => d.afterSale), -1);
   return expired;
 }
 
