@@ -206,8 +206,8 @@ export async function deadlines(ctx: BenchContext): Promise<Figure[]> {
           { key: 'deadlines.workbenchWarmP99', label: 'Deadlines: the same, requests sent from the 2nd second on', value: warmP99, unit: 'ms' },
           { key: 'deadlines.workbenchRequests', label: 'Deadlines: workbench requests answered during catch-up', value: load.length, unit: 'req' },
         ] satisfies Figure[])),
-    // Machine-independent in a way rates are not: on a shared host the rates move with the neighbours, CPU per round far less.
-    { key: 'deadlines.catchUpProcessCpu', label: `Deadlines: catch-up, CPU per round in the ${ctx.db === 'pg' ? 'service process' : 'service process (SQLite included)'}${load.length ? ', its requests included' : ''}`, value: catchUpCpu.processUsPerRound, unit: 'µs', baseline: raw.processUsPerRound },
+    // On a shared host steadier than rates, which move with the neighbours (CPU per round moves too, less).
+    { key: 'deadlines.catchUpProcessCpu', label: `Deadlines: catch-up, CPU per round in the service process${ctx.db === 'sqlite' ? ' (SQLite included)' : ''}${load.length ? ', its requests included' : ''}`, value: catchUpCpu.processUsPerRound, unit: 'µs', baseline: raw.processUsPerRound },
     ...(catchUpCpu.serverUsPerRound == null || raw.serverUsPerRound == null
       ? []
       : ([

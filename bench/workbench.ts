@@ -128,9 +128,9 @@ export async function workbench(ctx: BenchContext): Promise<Figure[]> {
       () => store.serverCpu(),
     );
     // CPU per page: on a shared host steadier than requests/s, which move with the neighbours.
-    const perPage = (seconds: number | null, load: Measured) => (seconds == null ? null : (seconds * 1000) / load.total);
-    const [svcMs, baseMs] = [perPage(svc.cpu, svc)!, perPage(base.cpu, base)!];
-    const [svcServerMs, baseServerMs] = [perPage(svc.serverCpu, svc), perPage(base.serverCpu, base)];
+    const perPage = (cpuSeconds: number, load: Measured) => (cpuSeconds * 1000) / load.total;
+    const [svcMs, baseMs] = [perPage(svc.cpu, svc), perPage(base.cpu, base)];
+    const [svcServerMs, baseServerMs] = [svc, base].map((load) => (load.serverCpu == null ? null : perPage(load.serverCpu, load)));
     ctx.log(`service ${svc.rps.toFixed(0)} req/s p99 ${svc.p99} ms, ${svcMs.toFixed(2)} ms CPU a page; raw ${base.rps.toFixed(0)} req/s p99 ${base.p99} ms, ${baseMs.toFixed(2)} ms CPU a page`);
     return [
       { key: 'workbench.rps', label: 'Workbench page: requests/s (raw baseline beside)', value: svc.rps, unit: 'req/s', baseline: base.rps },
