@@ -114,6 +114,8 @@ export interface OpenOptions {
   share?: SharedWith;
   /** PostgreSQL: connections in the pool (10 by default). */
   poolSize?: number;
+  /** SQLite: PRAGMAs set on each connection after its own (bench/sqlite-settings.ts compares settings). */
+  pragmas?: readonly string[];
 }
 
 /**

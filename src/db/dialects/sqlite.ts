@@ -83,6 +83,8 @@ export function releaseWriteLock(buffer: SharedArrayBuffer, holder: number): voi
 }
 
 const BUSY_TIMEOUT_MS = 10_000;
+/** How much of the database file is read through a memory map. */
+const MMAP_BYTES = 1024 * 1024 * 1024;
 
 /**
  * WAL mode, once per file. Asking for it takes a lock, and SQLite answers SQLITE_BUSY at once, without
@@ -144,6 +146,15 @@ function connect(file: string, options: OpenOptions): Database.Database {
   // Checkpoint every ~40 MB of WAL instead of 4 MB: a deadline catch-up batch writes ~1,200 pages,
   // so the default checkpointed on nearly every batch (same durability, fewer, larger checkpoints).
   client.pragma('wal_autocheckpoint = 10000');
+  // A statement that changes many rows inside a transaction (a catch-up batch's claim, its inserts) keeps
+  // the pages it changes in a statement journal, to undo that statement alone should it fail: in memory,
+  // not in a temporary file (two write system calls a page, 200,000 in a catch-up of 100,000 rounds).
+  client.pragma('temp_store = MEMORY');
+  // Reads the file through a memory map instead of a read system call per page missing from the cache
+  // (the first GiB; writes still go through the WAL). The two: catch-up 1.08-1.13 x as fast, in four runs
+  // of bench/sqlite-settings.ts (temp_store: 1.05, mmap: 1.03 more).
+  client.pragma(`mmap_size = ${MMAP_BYTES}`);
+  for (const pragma of options.pragmas ?? []) client.pragma(pragma);
   return client;
 }
 
