@@ -83,6 +83,8 @@ export function releaseWriteLock(buffer: SharedArrayBuffer, holder: number): voi
 }
 
 const BUSY_TIMEOUT_MS = 10_000;
+/** A new database file's page size. */
+const PAGE_BYTES = 8192;
 /** How much of the database file is read through a memory map. */
 const MMAP_BYTES = 1024 * 1024 * 1024;
 
@@ -137,6 +139,10 @@ function compiledRows<P>(statement: P): P {
 function connect(file: string, options: OpenOptions): Database.Database {
   // The busy timeout first, so every statement below waits for another process's write instead of failing.
   const client = new Database(file, { timeout: BUSY_TIMEOUT_MS, ...(options.onStatement ? { verbose: (text: unknown) => options.onStatement!(String(text)) } : {}) });
+  // 8 KiB pages instead of 4 KiB, for a new file (one with pages keeps its own): a catch-up batch changes
+  // rows scattered over the rounds' table, and with twice the rows a page it writes fewer pages, each
+  // two write calls to the WAL (catch-up 1.07 and 1.21 x as fast, 16 KiB no faster than 8: bench/sqlite-settings.ts).
+  client.pragma(`page_size = ${PAGE_BYTES}`);
   useWal(client);
   client.pragma('synchronous = FULL');
   client.pragma('foreign_keys = ON');
