@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { expireDueRequests } from '../src/cases/deadlines.ts';
+import { pathToFileURL } from 'node:url';
 import { openSqlite } from '../src/db/dialects/sqlite.ts';
 import { seedDeadlines } from './lib/seed.ts';
 
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     b: { type: 'string', default: '' },
     'page-a': { type: 'string' },
     'page-b': { type: 'string' },
+    'tree-a': { type: 'string' },
+    'tree-b': { type: 'string' },
     batch: { type: 'string', default: '4000' },
   },
 });
@@ -37,7 +39,16 @@ if (!fs.existsSync(base)) {
   await seedDeadlines(base, { rounds: 1_000_000, due: 100_000, shops: 1_000, now });
 }
 
-const sides = (['a', 'b'] as const).map((name) => {
+type Rules = { openSqlite: typeof openSqlite; expireDueRequests: typeof import('../src/cases/deadlines.ts').expireDueRequests };
+/** The service's code a side runs: this checkout's, or another's (--tree-a, --tree-b: a worktree of another commit). */
+async function rules(tree = path.resolve(import.meta.dirname, '..')): Promise<Rules> {
+  const from = (file: string) => import(pathToFileURL(path.join(tree, file)).href);
+  return { openSqlite: (await from('src/db/dialects/sqlite.ts')).openSqlite, expireDueRequests: (await from('src/cases/deadlines.ts')).expireDueRequests };
+}
+
+const sides = await Promise.all((['a', 'b'] as const).map(async (name) => {
+  const tree = values[`tree-${name}`];
+  const { openSqlite, expireDueRequests } = await rules(tree);
   const pragmas = values[name].split(';').map((p) => p.trim()).filter(Boolean);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sqlite-settings-${name}-`));
   const file = path.join(dir, 'evidence.db');
@@ -52,8 +63,9 @@ const sides = (['a', 'b'] as const).map((name) => {
     client.close();
   }
   const db = openSqlite(file, { pragmas });
-  return { name, label: [...pragmas, ...(pageSize ? [`page_size=${pageSize}`] : [])].join('; ') || "the service's", db, dir, ms: 0, rounds: 0, done: false };
-});
+  const label = [...(tree ? [tree] : []), ...pragmas, ...(pageSize ? [`page_size=${pageSize}`] : [])].join('; ') || "the service's";
+  return { name, label, db, expireDueRequests, dir, ms: 0, rounds: 0, done: false };
+}));
 
 // Every round of the seed is due by then: the catch-up's whole backlog.
 const at = now + 3 * 3_600_000;
@@ -61,7 +73,7 @@ for (let turn = 0; !sides.every((s) => s.done); turn++) {
   for (const side of turn % 2 ? [...sides].reverse() : sides) {
     if (side.done) continue;
     const started = performance.now();
-    const { count } = await expireDueRequests(side.db, at, batch, { backlog: true });
+    const { count } = await side.expireDueRequests(side.db, at, batch, { backlog: true });
     side.ms += performance.now() - started;
     side.rounds += count;
     side.done = count < batch;

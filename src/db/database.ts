@@ -60,15 +60,13 @@ export interface Db {
   claimedAfterSales(ids: readonly number[]): void;
 
   /**
-   * The rows bound to `placeholder` (bind `rows(table, list)`) as a SELECT of
-   * every column of `table` in its order, for `insert(table).select(...)`:
-   * one prepared statement and one bound value for any number of rows,
-   * instead of a multi-row VALUES built per batch (which cost more to build
-   * than to run). The `id` column is left to the database, and the rows take
-   * their ids in the order given. Columns a row leaves out are null.
+   * Inserts `list` into `table` (its rows' `id` left to the database), in the order given, and returns their
+   * ids in that order; columns a row leaves out are null. For many rows at once (a deadline batch's log
+   * lines and messages), each dialect its fastest way: PostgreSQL one INSERT … SELECT of the rows bound as
+   * one value (one round trip for any number, prepared once under `key`); SQLite, in the process, the
+   * table's one-row INSERT, prepared once and run per row.
    */
-  rowsToInsert(table: PgTable, placeholder: string): SQL;
-  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown;
+  insertRows(key: string, table: PgTable, list: readonly Record<string, unknown>[]): Promise<number[]>;
   /** A query prepared once (per connection on SQLite, by name on PostgreSQL). */
   prepared<P>(key: string, build: () => Preparable<P>): P;
   /** `column IN (the ids)` with one bound parameter for any number of ids; bind `ids(list)`. */
@@ -128,15 +126,9 @@ export interface SharedWith {
 
 const insertedColumnsOf = new WeakMap<PgTable, [key: string, column: Column][]>();
 
-/** What `rowsToInsert` selects after the id, in the table's order (the order drizzle's INSERT lists them). */
+/** The columns `insertRows` writes: all but the id, in the table's order (the order drizzle's INSERT lists them). */
 export function insertedColumns(table: PgTable): [key: string, column: Column][] {
   let columns = insertedColumnsOf.get(table);
   if (!columns) insertedColumnsOf.set(table, (columns = Object.entries(getTableColumns(table)).filter(([key]) => key !== 'id')));
   return columns;
-}
-
-/** `rows` on either dialect: the list as one JSON array of arrays, each row's values in `insertedColumns` order. */
-export function rowsAsJson(table: PgTable, list: readonly Record<string, unknown>[]): string {
-  const columns = insertedColumns(table);
-  return JSON.stringify(list.map((row) => columns.map(([key]) => row[key] ?? null)));
 }

@@ -42,21 +42,14 @@ export async function appendLog(
 type LogEntry = { afterSaleId: number; at: number; actor: Actor; action: LogAction; summary: string };
 
 /**
- * Appends many log lines in one statement (a deadline batch): prepared once,
- * the lines bound as one value. Their ids are taken under their after-sales'
- * locks, in the order given.
+ * Appends many log lines at once (a deadline batch; tx.insertRows). Their ids
+ * are taken under their after-sales' locks, in the order given.
  */
 export async function appendLogs(tx: Db, entries: readonly LogEntry[]): Promise<AfterSaleLogRow[]> {
   if (entries.length === 0) return [];
   await tx.lockAfterSales(entries.map((e) => e.afterSaleId));
-  const { afterSaleLogs } = tx.t;
-  const insert = tx.prepared('logs.appendMany', () =>
-    tx.q.insert(afterSaleLogs).select(tx.rowsToInsert(afterSaleLogs, 'rows')).returning({ id: afterSaleLogs.id }),
-  );
   const values = entries.map((e) => ({ afterSaleId: e.afterSaleId, at: e.at, actor: e.actor.kind, actorId: e.actor.id, action: e.action, summary: e.summary }));
-  const inserted = await insert.execute({ rows: tx.rows(afterSaleLogs, values) });
-  // The rows take their ids in the order given; RETURNING need not list them in that order.
-  const ids = inserted.map((r) => r.id).sort((a, b) => a - b);
+  const ids = await tx.insertRows('logs.appendMany', tx.t.afterSaleLogs, values);
   const rows = values.map((v, i) => ({ id: ids[i]!, ...v }));
   tx.changes!.logs.push(...rows);
   return rows;

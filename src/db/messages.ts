@@ -33,15 +33,12 @@ export async function createMessage(
 
 type NewMessage = { merchantId: string; afterSaleId: number; kind: MessageKind; title: string; body: string; at: number };
 
-/** Puts many messages in their boxes in one statement (a deadline batch, bound as one value), each id under its box's lock. */
+/** Puts many messages in their boxes at once (a deadline batch; tx.insertRows), each id under its box's lock. */
 export async function createMessages(tx: Db, list: readonly NewMessage[]): Promise<MessageRow[]> {
   if (list.length === 0) return [];
   await tx.lockMessageBoxes(list.map((m) => m.merchantId));
-  const { messages } = tx.t;
-  const insert = tx.prepared('messages.createMany', () => tx.q.insert(messages).select(tx.rowsToInsert(messages, 'rows')).returning({ id: messages.id }));
   const values = list.map((m) => ({ merchantId: m.merchantId, afterSaleId: m.afterSaleId, kind: m.kind, title: m.title, body: m.body, createdAt: m.at, readAt: null }));
-  const inserted = await insert.execute({ rows: tx.rows(messages, values) });
-  const ids = inserted.map((r) => r.id).sort((a, b) => a - b);
+  const ids = await tx.insertRows('messages.createMany', tx.t.messages, values);
   const rows = values.map((v, i) => ({ id: ids[i]!, ...v }));
   tx.changes!.messages.push(...rows);
   return rows;

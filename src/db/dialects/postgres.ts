@@ -1,11 +1,11 @@
-import { and, asc, DrizzleQueryError, eq, fillPlaceholders, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, DrizzleQueryError, eq, fillPlaceholders, getTableColumns, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { noChanges, type Changes } from '../changes.ts';
-import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
+import { insertedColumns, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
 import { compileRowMapper, type RowMapper, type SelectedField } from '../row-mapper.ts';
 import { postgresTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
@@ -165,15 +165,20 @@ class PostgresDb implements Db {
     return sql`(select r.v ->> 0 as key, (r.v ->> 1)::integer as n from jsonb_array_elements(${sql.placeholder(placeholder)}::jsonb) as r(v)) as counted`;
   }
 
-  rowsToInsert(table: PgTable, placeholder: string): SQL {
-    // The id from the identity's sequence (INSERT ... SELECT has no DEFAULT), taken row by row in ordinality order.
-    const sequence = sql.raw(`(select pg_get_serial_sequence('${getTableName(table)}', 'id'))::regclass`);
-    const values = insertedColumns(table).map(([, column], i) => sql.raw(`(r.v ->> ${i})::${column.getSQLType()}`));
-    return sql`select nextval(${sequence}), ${sql.join(values, sql`, `)} from jsonb_array_elements(${sql.placeholder(placeholder)}::jsonb) with ordinality as r(v, n) order by r.n`;
-  }
-
-  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown {
-    return rowsAsJson(table, list);
+  async insertRows(key: string, table: PgTable, list: readonly Record<string, unknown>[]): Promise<number[]> {
+    if (list.length === 0) return [];
+    const insert = this.prepared(key, () => {
+      // The id from the identity's sequence (INSERT ... SELECT has no DEFAULT), taken row by row in ordinality order.
+      const sequence = sql.raw(`(select pg_get_serial_sequence('${getTableName(table)}', 'id'))::regclass`);
+      const columns = insertedColumns(table);
+      const values = columns.map(([, column], i) => sql.raw(`(r.v ->> ${i})::${column.getSQLType()}`));
+      const rows = sql`select nextval(${sequence}), ${sql.join(values, sql`, `)} from jsonb_array_elements(${sql.placeholder('rows')}::jsonb) with ordinality as r(v, n) order by r.n`;
+      return this.q.insert(table).select(rows).returning({ id: getTableColumns(table).id! });
+    });
+    const columns = insertedColumns(table);
+    const inserted = (await insert.execute({ rows: JSON.stringify(list.map((row) => columns.map(([key]) => row[key] ?? null))) })) as { id: number }[];
+    // The rows take their ids in the order given; RETURNING need not list them in that order.
+    return inserted.map((r) => r.id).sort((a, b) => a - b);
   }
 
   firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { and, eq, fillPlaceholders, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, getTableColumns, getTableName, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { alias, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { noChanges, type Changes } from '../changes.ts';
-import { insertedColumns, rowsAsJson, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
+import { insertedColumns, type Db, type OpenOptions, type SharedWith, type Sql } from '../database.ts';
 import { compileRowMapper, type SelectedField } from '../row-mapper.ts';
 import { sqliteTables, type AfterSaleLogRow, type Tables } from '../schema.ts';
 
@@ -179,6 +179,7 @@ class SqliteDb implements Db {
   readonly q: Sql;
   changes: Changes | null = null;
   private readonly statements = new Map<string, unknown>();
+  private readonly inserts = new Map<string, { statement: Database.Statement; keys: string[] }>();
 
   constructor(
     readonly client: Database.Database,
@@ -218,14 +219,24 @@ class SqliteDb implements Db {
     return sql`(select value ->> 0 as key, value ->> 1 as n from json_each(${sql.placeholder(placeholder)})) as counted`;
   }
 
-  rowsToInsert(table: PgTable, placeholder: string): SQL {
-    // A null id is the next rowid; json_each yields the array in order (its key is the index).
-    const values = insertedColumns(table).map((_, i) => sql.raw(`value ->> ${i}`));
-    return sql`select null, ${sql.join(values, sql`, `)} from json_each(${sql.placeholder(placeholder)}) order by key`;
-  }
-
-  rows(table: PgTable, list: readonly Record<string, unknown>[]): unknown {
-    return rowsAsJson(table, list);
+  async insertRows(key: string, table: PgTable, list: readonly Record<string, unknown>[]): Promise<number[]> {
+    // Only a write's connection writes: the one outside writes takes no write lock.
+    if (!this.changes) throw new Error('insertRows outside a write');
+    let insert = this.inserts.get(key);
+    if (!insert) {
+      const columns = insertedColumns(table);
+      const statement = this.client.prepare(`insert into "${getTableName(table)}" (${columns.map(([, c]) => `"${c.name}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+      this.inserts.set(key, (insert = { statement, keys: columns.map(([k]) => k) }));
+    }
+    // A statement a row, in the process: no round trip to save, and no JSON to build and parse back, nor
+    // to sort (8,000 log lines in a transaction took 0.67-0.73 of the time of one INSERT ... SELECT from
+    // json_each; the catch-up 1.12-1.20 x as fast, bench/sqlite-settings.ts --tree-a on the commit before).
+    const { statement, keys } = insert;
+    const values = new Array<unknown>(keys.length);
+    return list.map((row) => {
+      for (let i = 0; i < keys.length; i++) values[i] = row[keys[i]!] ?? null;
+      return Number(statement.run(values).lastInsertRowid);
+    });
   }
 
   firstLogLines(afterSaleIds: readonly number[], afterId: number, limit: number): Promise<AfterSaleLogRow[]> {
