@@ -154,7 +154,9 @@ class PostgresDb implements Db {
   }
 
   ids(list: readonly number[]): unknown {
-    return [...list];
+    // The array's text form, written here: pg would quote and escape each element of a JS array one by
+    // one (a twentieth of the backlog thread's time, with five lists of 2,000 ids a batch).
+    return `{${list.join(',')}}`;
   }
 
   idsRelation(placeholder: string): SQL {
