@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { isoString } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { discardDrafts } from '../db/drafts.ts';
 import { appendLogs, SYSTEM } from '../db/logs.ts';
 import { createMessages } from '../db/messages.ts';
-import { countOpened, iso, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from '../db/rounds.ts';
+import { countOpened, isOpen, isReminderDue, reminderLog, reminderMessage, resolutionSummary, value } from '../db/rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow } from '../db/schema.ts';
 
 // The scheduler's side: claims are conditional updates, so two schedulers, or
@@ -56,7 +57,7 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
   await appendLogs(
     tx,
     expired.flatMap(({ round, afterSale }) => [
-      { afterSaleId: afterSale.id, at: now, actor: SYSTEM, action: 'EVIDENCE_EXPIRED' as const, summary: `No evidence arrived by ${iso(round.dueAt)}` },
+      { afterSaleId: afterSale.id, at: now, actor: SYSTEM, action: 'EVIDENCE_EXPIRED' as const, summary: `No evidence arrived by ${isoString(round.dueAt)}` },
       { afterSaleId: afterSale.id, at: now, actor: SYSTEM, action: 'ARBITRATION_RESOLVED' as const, summary: resolutionSummary(decision) },
     ]),
   );
@@ -67,7 +68,7 @@ async function expireRounds(tx: Db, due: readonly DueRound[], now: number): Prom
       afterSaleId: afterSale.id,
       kind: 'EVIDENCE_EXPIRED' as const,
       title: '举证已超时 Evidence expired',
-      body: `售后单 ${afterSale.number} 未在 ${iso(round.dueAt)} 前举证，系统已默认支持买家。`,
+      body: `售后单 ${afterSale.number} 未在 ${isoString(round.dueAt)} 前举证，系统已默认支持买家。`,
       at: now,
     })),
   );

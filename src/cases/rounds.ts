@@ -1,10 +1,11 @@
 import { and, eq } from 'drizzle-orm';
+import { isoString } from '../clock.ts';
 import type { Db } from '../db/database.ts';
 import { InvalidStateError, NotFoundError } from '../db/errors.ts';
 import { discardDrafts } from '../db/drafts.ts';
 import { appendLog, type Actor } from '../db/logs.ts';
 import { createMessage } from '../db/messages.ts';
-import { closeRound, countOpened, iso, isOpen, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from '../db/rounds.ts';
+import { closeRound, countOpened, isOpen, loadAfterSale, resolveAfterSale, sendReminder, setAfterSaleStatus, type DeadlineSettings } from '../db/rounds.ts';
 import type { AfterSaleRow, EvidenceRequestRow, Outcome } from '../db/schema.ts';
 import { cleanText, optionalText } from '../db/text.ts';
 
@@ -48,14 +49,14 @@ export async function requestEvidence(
       at: now,
       actor,
       action: 'EVIDENCE_REQUESTED',
-      summary: `Platform asked the merchant for evidence, due ${iso(dueAt)}`,
+      summary: `Platform asked the merchant for evidence, due ${isoString(dueAt)}`,
     });
     await createMessage(tx, {
       merchantId: afterSale.merchantId,
       afterSaleId: afterSale.id,
       kind: 'EVIDENCE_REQUESTED',
       title: '平台请您举证 Evidence requested',
-      body: `售后单 ${afterSale.number} 已由平台介入，请于 ${iso(dueAt)} 前提交举证。举证说明：${instructions}`,
+      body: `售后单 ${afterSale.number} 已由平台介入，请于 ${isoString(dueAt)} 前提交举证。举证说明：${instructions}`,
       at: now,
     });
     await countOpened(tx, [round!], 1);

@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { isoString } from '../clock.ts';
 import type { Db } from './database.ts';
 import { NotFoundError } from './errors.ts';
 import { appendLog, SYSTEM, type Actor } from './logs.ts';
@@ -27,8 +28,6 @@ export function secondsRemaining(round: EvidenceRequestRow, now: number): number
   if (round.status !== 'OPEN') return 0;
   return Math.max(0, Math.floor((round.dueAt - now) / 1000));
 }
-
-export const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * `status = 'OPEN'` with the word in the SQL text, not a bound value: the
@@ -65,7 +64,7 @@ export function reminderLog({ round, afterSale }: RemindedRound, now: number) {
     at: now,
     actor: SYSTEM,
     action: 'EVIDENCE_REMINDER_SENT' as const,
-    summary: `Reminded the merchant: evidence is due at ${iso(round.dueAt)}`,
+    summary: `Reminded the merchant: evidence is due at ${isoString(round.dueAt)}`,
   };
 }
 
@@ -76,7 +75,7 @@ export function reminderMessage({ round, afterSale }: RemindedRound, now: number
     afterSaleId: afterSale.id,
     kind: 'EVIDENCE_DUE_SOON' as const,
     title: '举证即将超时 Evidence due soon',
-    body: `售后单 ${afterSale.number} 的举证将于 ${iso(round.dueAt)} 截止，剩余约 ${hours.toFixed(1)} 小时；逾期未举证，平台将默认支持买家。`,
+    body: `售后单 ${afterSale.number} 的举证将于 ${isoString(round.dueAt)} 截止，剩余约 ${hours.toFixed(1)} 小时；逾期未举证，平台将默认支持买家。`,
     at: now,
   };
 }
