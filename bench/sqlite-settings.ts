@@ -9,14 +9,15 @@ import { seedDeadlines } from './lib/seed.ts';
 
 /**
  * `npx tsx bench/sqlite-settings.ts --a "temp_store=DEFAULT;mmap_size=0" --b ""`: two settings of the
- * service's SQLite connections compared on the deadline catch-up (the bench's data: 1,000,000 rounds,
- * 100,000 of them past due, 1,000 shops), in turns in one process. Each side drains its own copy of the
- * same seeded file with the service's rule (expireDueRequests), batch after batch, in the order A B B A …,
- * so a minute in which this shared host runs slow weighs on both: run one after the other, two runs of
- * the same code differed by up to 20% here, in turns by under 1%.
+ * service's SQLite connections, or two commits' code (--tree-a), compared on the deadline catch-up (the
+ * bench's data: 1,000,000 rounds, 100,000 of them past due, 1,000 shops), in turns in one process. Each
+ * side drains its own copy of the same seeded file with the service's rule (expireDueRequests), batch
+ * after batch, in the order A B B A …, so a minute in which this shared host runs slow weighs on both:
+ * run one after the other, two runs of the same code differed by up to 20% here, in turns by under 3%.
  *
  * --a, --b: PRAGMAs (";"-separated) set on both of that side's connections after the service's own;
  * --page-a, --page-b: a page size its copy is rebuilt with first (VACUUM; both, for a like layout);
+ * --tree-a, --tree-b: a checkout (a `git worktree` of another commit) whose src/ that side runs;
  * --batch: rounds per transaction (4,000, as the backlog thread's). The seed is kept in the OS's temp
  * folder (sqlite-settings-base.db) for the next run; delete it after changing the schema or the seed.
  */
