@@ -63,8 +63,8 @@ export interface Db {
    * Inserts `list` into `table` (its rows' `id` left to the database), in the order given, and returns their
    * ids in that order; columns a row leaves out are null. For many rows at once (a deadline batch's log
    * lines and messages), each dialect its fastest way: PostgreSQL one INSERT … SELECT of the rows bound as
-   * one value (one round trip for any number, prepared once under `key`); SQLite, in the process, the
-   * table's one-row INSERT, prepared once and run per row.
+   * one value (one round trip for any number, prepared once under `key`); SQLite, in the process,
+   * multi-row INSERTs of 32 rows and then one-row ones for the rest, each prepared once.
    */
   insertRows(key: string, table: PgTable, list: readonly Record<string, unknown>[]): Promise<number[]>;
   /** A query prepared once (per connection on SQLite, by name on PostgreSQL). */

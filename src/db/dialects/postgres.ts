@@ -169,15 +169,14 @@ class PostgresDb implements Db {
 
   async insertRows(key: string, table: PgTable, list: readonly Record<string, unknown>[]): Promise<number[]> {
     if (list.length === 0) return [];
+    const columns = insertedColumns(table);
     const insert = this.prepared(key, () => {
       // The id from the identity's sequence (INSERT ... SELECT has no DEFAULT), taken row by row in ordinality order.
       const sequence = sql.raw(`(select pg_get_serial_sequence('${getTableName(table)}', 'id'))::regclass`);
-      const columns = insertedColumns(table);
       const values = columns.map(([, column], i) => sql.raw(`(r.v ->> ${i})::${column.getSQLType()}`));
       const rows = sql`select nextval(${sequence}), ${sql.join(values, sql`, `)} from jsonb_array_elements(${sql.placeholder('rows')}::jsonb) with ordinality as r(v, n) order by r.n`;
       return this.q.insert(table).select(rows).returning({ id: getTableColumns(table).id! });
     });
-    const columns = insertedColumns(table);
     const inserted = (await insert.execute({ rows: JSON.stringify(list.map((row) => columns.map(([key]) => row[key] ?? null))) })) as { id: number }[];
     // The rows take their ids in the order given; RETURNING need not list them in that order.
     return inserted.map((r) => r.id).sort((a, b) => a - b);

@@ -240,23 +240,23 @@ class SqliteDb implements Db {
     // largest yet + 1), so the last one's id gives the others'.
     const { one, chunk, keys } = insert;
     const width = keys.length;
+    /** Binds `rows` rows from `list[from]` on into `values`, each row's columns in `keys` order. */
+    const bind = (values: unknown[], from: number, rows: number) => {
+      for (let r = 0; r < rows; r++) {
+        const row = list[from + r]!;
+        for (let c = 0; c < width; c++) values[r * width + c] = row[keys[c]!] ?? null;
+      }
+      return values;
+    };
     const ids = new Array<number>(list.length);
     const values = new Array<unknown>(INSERT_CHUNK * width);
     let i = 0;
     for (; i + INSERT_CHUNK <= list.length; i += INSERT_CHUNK) {
-      for (let r = 0; r < INSERT_CHUNK; r++) {
-        const row = list[i + r]!;
-        for (let c = 0; c < width; c++) values[r * width + c] = row[keys[c]!] ?? null;
-      }
-      const last = Number(chunk.run(values).lastInsertRowid);
+      const last = Number(chunk.run(bind(values, i, INSERT_CHUNK)).lastInsertRowid);
       for (let r = 0; r < INSERT_CHUNK; r++) ids[i + r] = last - INSERT_CHUNK + 1 + r;
     }
     const single = new Array<unknown>(width);
-    for (; i < list.length; i++) {
-      const row = list[i]!;
-      for (let c = 0; c < width; c++) single[c] = row[keys[c]!] ?? null;
-      ids[i] = Number(one.run(single).lastInsertRowid);
-    }
+    for (; i < list.length; i++) ids[i] = Number(one.run(bind(single, i, 1)).lastInsertRowid);
     return ids;
   }
 
