@@ -35,9 +35,11 @@ const { values } = parseArgs({
 const batch = Number(values.batch);
 const base = path.join(os.tmpdir(), 'sqlite-settings-base.db');
 const now = Date.now();
+/** The seed's past-due rounds: the backlog each side drains. */
+const DUE = 100_000;
 if (!fs.existsSync(base)) {
   await openSqlite(base).close();
-  await seedDeadlines(base, { rounds: 1_000_000, due: 100_000, shops: 1_000, now });
+  await seedDeadlines(base, { rounds: 1_000_000, due: DUE, shops: 1_000, now });
 }
 
 type Rules = { openSqlite: typeof openSqlite; expireDueRequests: typeof import('../src/cases/deadlines.ts').expireDueRequests };
@@ -68,8 +70,10 @@ const sides = await Promise.all((['a', 'b'] as const).map(async (name) => {
   return { name, label, db, expireDueRequests, dir, ms: 0, rounds: 0, done: false };
 }));
 
-// Every round of the seed is due by then: the catch-up's whole backlog.
-const at = now + 3 * 3_600_000;
+// The instant the last of the seed's past-due rounds fell due, whenever it was seeded: later rounds stay open.
+const seeded = new Database(base, { readonly: true });
+const { dueAt: at } = seeded.prepare(`SELECT due_at AS dueAt FROM evidence_requests WHERE status = 'OPEN' ORDER BY due_at LIMIT 1 OFFSET ${DUE - 1}`).get() as { dueAt: number };
+seeded.close();
 for (let turn = 0; !sides.every((s) => s.done); turn++) {
   for (const side of turn % 2 ? [...sides].reverse() : sides) {
     if (side.done) continue;
