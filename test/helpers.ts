@@ -41,7 +41,18 @@ export function tempDir(prefix = 'evidence-test-'): string {
 /** A real server on a real port with its own database (a SQLite file, or a PostgreSQL database) and file store. */
 export async function startServer(
   env: Record<string, string> = {},
-  options: { clock?: Clock; dataDir?: string; onStatement?: (sql: string) => void; startScheduler?: boolean } = {},
+  options: {
+    clock?: Clock;
+    dataDir?: string;
+    onStatement?: (sql: string) => void;
+    /**
+     * Stops the app's scheduler once it has started, so that only the test's own sweepOnce()/drain()
+     * calls decide rounds. With a fake clock this matters: the scheduler's exact timer is re-armed
+     * after every write, and when its read of the next instant lands after the test moved the clock,
+     * it fires at once and runs a sweep of its own beside the test's.
+     */
+    sweepsByTest?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
@@ -56,6 +67,7 @@ export async function startServer(
   });
   const app = await createApp(config, { clock: options.clock, onStatement: options.onStatement });
   const url = await app.start();
+  if (options.sweepsByTest) await app.scheduler.stop();
   const auth = app.services.auth;
   return {
     app,

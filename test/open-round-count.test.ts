@@ -22,7 +22,8 @@ async function counts(token: string): Promise<{ kept: number; counted: number }>
 }
 
 beforeAll(async () => {
-  server = await startServer({ SWEEP_INTERVAL: '1h' }, { clock });
+  // Only the test sweeps: it counts what its sweep expired.
+  server = await startServer({ SWEEP_INTERVAL: '1h' }, { clock, sweepsByTest: true });
   shopA = await server.merchantToken('shop-a');
   shopB = await server.merchantToken('shop-b');
   platform = await server.platformToken();

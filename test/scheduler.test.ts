@@ -12,9 +12,10 @@ afterEach(async () => {
   while (servers.length) await servers.pop()!.stop();
 });
 
-async function serverWith(clock: FakeClock, env: Record<string, string> = {}, dataDir?: string) {
-  // The safety sweep is slowed down so that only the test decides when sweeps run.
-  const server = await startServer({ SWEEP_INTERVAL: '1h', ...env }, { clock, dataDir });
+async function serverWith(clock: FakeClock, env: Record<string, string> = {}, dataDir?: string, sweepsByTest = false) {
+  // The safety sweep is slowed down; where the test counts what each sweep did, the app's scheduler is
+  // stopped as well (its exact timer would sweep too once the clock jumps), and only the test sweeps.
+  const server = await startServer({ SWEEP_INTERVAL: '1h', ...env }, { clock, dataDir, sweepsByTest });
   servers.push(server);
   return server;
 }
@@ -38,7 +39,7 @@ async function history(server: TestServer, token: string, afterSaleId: string) {
 describe('deadline scheduler with an injected clock', () => {
   it('reminds once when less than 12 hours are left, then expires once at the deadline for the buyer', async () => {
     const clock = new FakeClock();
-    const server = await serverWith(clock);
+    const server = await serverWith(clock, {}, undefined, true);
     const merchant = await server.merchantToken('shop-a');
     const { afterSaleId } = await openCase(server, 'shop-a');
 
@@ -89,19 +90,21 @@ describe('deadline scheduler with an injected clock', () => {
 
   it('sends each reminder and expiry once when two schedulers share one database', async () => {
     const clock = new FakeClock();
-    const server = await serverWith(clock);
+    const server = await serverWith(clock, {}, undefined, true);
     const merchant = await server.merchantToken('shop-a');
     const cases = [];
     for (let i = 0; i < 30; i++) cases.push(await openCase(server, 'shop-a'));
+    // One scheduler on the app's connections, one on a second connection of its own.
+    const ours = new DeadlineScheduler(server.app.services.db, createEvents(), clock, { reminderLeadMs: 12 * HOUR, sweepIntervalMs: HOUR });
     const otherDb = await openDatabase((await databaseUrlFor(server.dataDir)) ?? null, server.dataDir);
     const other = new DeadlineScheduler(otherDb, createEvents(), clock, { reminderLeadMs: 12 * HOUR, sweepIntervalMs: HOUR, batchSize: 7 });
     try {
       clock.advance(13 * HOUR);
       const counts = [];
-      for (const scheduler of [server.app.scheduler, other, server.app.scheduler, other, other, other, other]) counts.push(await scheduler.sweepOnce());
+      for (const scheduler of [ours, other, ours, other, other, other, other]) counts.push(await scheduler.sweepOnce());
       expect(counts.reduce((n, c) => n + c.reminded, 0)).toBe(30);
       clock.advance(12 * HOUR);
-      const [x, y] = await Promise.all([server.app.scheduler.drain(), other.drain()]);
+      const [x, y] = await Promise.all([ours.drain(), other.drain()]);
       expect(x.expired + y.expired).toBe(30);
     } finally {
       await otherDb.close();
