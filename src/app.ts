@@ -27,6 +27,7 @@ import { UploadParts } from './storage/upload-parts.ts';
 import { Previews } from './storage/previews.ts';
 import { attachWebSocketServer } from './ws.ts';
 import { warmUp } from './warm-up.ts';
+import { Work } from './work.ts';
 import { createYogaServer } from './yoga.ts';
 
 /** How long a stop leaves connections with no parsed request open, so bytes already sent are read and answered. */
@@ -147,6 +148,7 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
   });
   const logRequest = requestLogging(log);
   const inFlight = new Set<http.ServerResponse>();
+  const work = new Work();
   const server = http.createServer({ requestTimeout: 30 * 60_000, headersTimeout: 60_000 }, (req, res) => {
     inFlight.add(res);
     const end = foreground.begin();
@@ -156,9 +158,9 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
     });
     // While stopping, each answer closes its connection: the stop need not wait out keep-alive.
     if (stopping) res.shouldKeepAlive = false;
-    logRequest(req, res, () => void handler(req, res));
+    logRequest(req, res, () => void work.track(handler(req, res)));
   });
-  const sockets = attachWebSocketServer(server, services, yoga);
+  const sockets = attachWebSocketServer(server, services, yoga, work);
 
   return {
     services,
@@ -192,10 +194,14 @@ export async function createApp(config: Config, options: { clock?: Clock; onStat
       // Then idle keep-alive connections go; every answer given while stopping closes its own connection.
       const idle = setTimeout(() => server.closeIdleConnections(), IDLE_CLOSE_DELAY_MS);
       await sockets.close();
+      const graceEnds = Date.now() + config.shutdownGraceMs;
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
       clearTimeout(idle);
+      // What clients left behind still runs to its end (its write commits or rolls back whole) before the database closes.
+      const cut = await work.settled(graceEnds - Date.now());
+      if (cut) log.warn({ requests: cut }, 'stopping with requests still running past the shutdown grace');
       await relay?.stop();
       await scheduler.stop();
       await redis?.stop();

@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Viewer } from './auth.ts';
 import type { Services } from './context.ts';
 import { sendSpliced, serializedOnce } from './shared-execution.ts';
+import type { Work } from './work.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** Limits that keep one socket from costing the server much. */
@@ -119,7 +120,7 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): NodeJS.Timeout {
  * connection_init: a missing, invalid or expired one closes the socket with
  * 4403, and the socket closes the same way when the token's `exp` passes.
  */
-export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer) {
+export function attachWebSocketServer(httpServer: Server, services: Services, yoga: YogaServer, work: Work) {
   const { metrics, log } = services;
   const wss = new WebSocketServer({
     server: httpServer,
@@ -141,7 +142,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, yo
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       isProd: true,
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      // A query's or mutation's work is counted until it ends, also once its socket has closed (src/work.ts).
+      execute: (args) => work.track((args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args)) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
         // The upgrade request is needed for its host only: an idle socket does not keep it (and its headers) alive.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Clock } from '../src/clock.ts';
+import type { Logger } from '../src/logger.ts';
 import { databaseEnv } from './stored.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -45,6 +46,8 @@ export async function startServer(
     clock?: Clock;
     dataDir?: string;
     onStatement?: (sql: string) => void;
+    /** Where the app logs (by default JSON lines on stdout at LOG_LEVEL). */
+    log?: Logger;
     /**
      * Stops the app's scheduler once it has started, so that only the test's own sweepOnce()/drain()
      * calls decide rounds. With a fake clock this matters: the scheduler's exact timer is re-armed
@@ -65,7 +68,7 @@ export async function startServer(
     PORT: '0',
     HOST: '127.0.0.1',
   });
-  const app = await createApp(config, { clock: options.clock, onStatement: options.onStatement });
+  const app = await createApp(config, { clock: options.clock, onStatement: options.onStatement, log: options.log });
   const url = await app.start();
   if (options.sweepsByTest) await app.scheduler.stop();
   const auth = app.services.auth;

@@ -1,8 +1,13 @@
 import fs from 'node:fs';
+import type http from 'node:http';
 import net from 'node:net';
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startServer, tempDir } from './helpers.ts';
+import { createMessage } from '../src/db/messages.ts';
+import { openCase, startServer, tempDir } from './helpers.ts';
 import { freshConnectionError, spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
+import { stored } from './stored.ts';
 
 /** A raw connection to the server, so the test decides when each byte of a request goes out. */
 function rawConnection(url: string) {
@@ -89,6 +94,65 @@ describe('/readyz', () => {
       expect(await res.json()).toEqual({ status: 'not ready' });
     } finally {
       await local.stop();
+    }
+  });
+});
+
+describe('stopping', () => {
+  it('lets a request whose client has gone run to its end before the database closes', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const server = await startServer({}, { log: pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) });
+    try {
+      const { afterSaleId } = await openCase(server, 'shop-gone', { request: false });
+      const id = Number(decodeGlobalID(afterSaleId).id);
+      // Another write holds the shop's message box (on SQLite, the one writer): the request's write waits behind it.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let taken!: () => void;
+      const held = new Promise<void>((resolve) => (taken = resolve));
+      const holding = server.app.services.db.write(async (tx) => {
+        await createMessage(tx, { merchantId: 'shop-gone', afterSaleId: id, kind: 'EVIDENCE_DUE_SOON', title: 'held', body: 'held', at: Date.now() });
+        taken();
+        await gate;
+      });
+      await held;
+
+      // The whole request goes out; its answer would read the round's after-sale and log after the write. The client leaves before it.
+      const body = JSON.stringify({
+        query: `mutation($input: RequestEvidenceInput!) { requestEvidence(input: $input) { __typename
+          ... on RequestEvidencePayload { evidenceRequest { id afterSale { status logs(first: 10) { edges { node { action } } } } } } } }`,
+        variables: { input: { afterSaleId, instructions: 'Photos of the parcel before it left, please' } },
+      });
+      // Once the server has read the whole body, the request's work is under way.
+      const read = new Promise((resolve) => server.app.server.once('request', (req: http.IncomingMessage) => req.once('end', resolve)));
+      const { hostname, port } = new URL(server.url);
+      const socket = net.connect(Number(port), hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await server.platformToken()}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      await read;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+
+      let stopped = false;
+      const stopping = server.app.stop().then(() => (stopped = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // No connection is left, but the request's work is: the stop waits for it.
+      expect(stopped).toBe(false);
+      release();
+      await holding;
+      await stopping;
+
+      // The request's write committed whole, and its answer's reads ran on an open database: nothing failed.
+      expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+      const rounds = await stored(server.dataDir, (db) => db.count('SELECT count(*) AS n FROM evidence_requests WHERE after_sale_id = ?', id));
+      expect(rounds).toBe(1);
+      const actions = await stored(server.dataDir, (db) => db.all<{ action: string }>('SELECT action FROM after_sale_logs WHERE after_sale_id = ? ORDER BY id', id));
+      expect(actions.map((a) => a.action)).toEqual(['APPLIED', 'PLATFORM_INTERVENED', 'EVIDENCE_REQUESTED']);
+    } finally {
+      await server.stop().catch(() => {});
     }
   });
 });
