@@ -5,9 +5,10 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createMessage } from '../src/db/messages.ts';
-import { openCase, startServer, tempDir } from './helpers.ts';
+import { openCase, startServer, tempDir, type TestServer } from './helpers.ts';
 import { freshConnectionError, spawnServer, stopProcess, type ServerProcess } from './server-process.ts';
 import { stored } from './stored.ts';
+import { connect } from './ws-client.ts';
 
 /** A raw connection to the server, so the test decides when each byte of a request goes out. */
 function rawConnection(url: string) {
@@ -98,14 +99,45 @@ describe('/readyz', () => {
   });
 });
 
+const REQUEST_EVIDENCE = `mutation($input: RequestEvidenceInput!) { requestEvidence(input: $input) { __typename
+  ... on RequestEvidencePayload { evidenceRequest { id afterSale { status logs(first: 10) { edges { node { action } } } } } } } }`;
+
+/** Sends the whole request over a connection of its own, and leaves once the server has read it (its work is under way). */
+async function sendAndLeaveOverHttp(server: TestServer, body: string): Promise<void> {
+  const read = new Promise((resolve) => server.app.server.once('request', (req: http.IncomingMessage) => req.once('end', resolve)));
+  const { hostname, port } = new URL(server.url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await server.platformToken()}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  await read;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+}
+
+/** The same over a graphql-ws socket: once a query sent after it is answered, the server has begun the mutation. */
+async function sendAndLeaveOverWebSocket(server: TestServer, body: string): Promise<void> {
+  const socket = connect(server.url, await server.platformToken());
+  await socket.connected();
+  const { query, variables } = JSON.parse(body);
+  socket.subscribe(query, variables);
+  await socket.roundTrip();
+  await socket.dispose();
+}
+
 describe('stopping', () => {
-  it('lets a request whose client has gone run to its end before the database closes', async () => {
+  it.each([
+    ['HTTP', sendAndLeaveOverHttp],
+    ['a WebSocket', sendAndLeaveOverWebSocket],
+  ])('lets a mutation over %s whose client has gone run to its end before the database closes', async (_, sendAndLeave) => {
     const lines: { level: number; msg: string }[] = [];
     const server = await startServer({}, { log: pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) });
     try {
       const { afterSaleId } = await openCase(server, 'shop-gone', { request: false });
       const id = Number(decodeGlobalID(afterSaleId).id);
-      // Another write holds the shop's message box (on SQLite, the one writer): the request's write waits behind it.
+      // Another write holds the shop's message box (on SQLite, the one writer): the mutation's write waits behind it.
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       let taken!: () => void;
@@ -117,35 +149,19 @@ describe('stopping', () => {
       });
       await held;
 
-      // The whole request goes out; its answer would read the round's after-sale and log after the write. The client leaves before it.
-      const body = JSON.stringify({
-        query: `mutation($input: RequestEvidenceInput!) { requestEvidence(input: $input) { __typename
-          ... on RequestEvidencePayload { evidenceRequest { id afterSale { status logs(first: 10) { edges { node { action } } } } } } } }`,
-        variables: { input: { afterSaleId, instructions: 'Photos of the parcel before it left, please' } },
-      });
-      // Once the server has read the whole body, the request's work is under way.
-      const read = new Promise((resolve) => server.app.server.once('request', (req: http.IncomingMessage) => req.once('end', resolve)));
-      const { hostname, port } = new URL(server.url);
-      const socket = net.connect(Number(port), hostname);
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write(
-        `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await server.platformToken()}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-      await read;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      socket.destroy();
+      // Its answer would read the round's after-sale and log after the write; the client leaves before it.
+      await sendAndLeave(server, JSON.stringify({ query: REQUEST_EVIDENCE, variables: { input: { afterSaleId, instructions: 'Photos of the parcel before it left, please' } } }));
 
       let stopped = false;
       const stopping = server.app.stop().then(() => (stopped = true));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      // No connection is left, but the request's work is: the stop waits for it.
+      // No connection is left, but the mutation's work is: the stop waits for it.
       expect(stopped).toBe(false);
       release();
       await holding;
       await stopping;
 
-      // The request's write committed whole, and its answer's reads ran on an open database: nothing failed.
+      // The write committed whole, and the answer's reads ran on an open database: nothing failed.
       expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
       const rounds = await stored(server.dataDir, (db) => db.count('SELECT count(*) AS n FROM evidence_requests WHERE after_sale_id = ?', id));
       expect(rounds).toBe(1);
