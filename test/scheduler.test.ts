@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../src/db/open.ts';
 import { databaseUrlFor } from './stored.ts';
 import { createEvents } from '../src/events.ts';
@@ -205,8 +205,10 @@ describe('a backlog beside requests', () => {
     });
     const endRequest = foreground.begin();
     const drained = scheduler.drain();
+    // One slice, then it steps aside: still so a while later.
+    await vi.waitFor(async () => expect(await awaiting()).toBe(15), { timeout: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await awaiting()).toBe(15); // one slice, then it stepped aside
+    expect(await awaiting()).toBe(15);
     endRequest();
     expect(await drained).toEqual({ expired: 25, reminded: 0 });
     expect(await awaiting()).toBe(0);
